@@ -1,0 +1,113 @@
+"""The ``dro`` command: thin subcommands, each mapping 1:1 onto a config dataclass.
+
+Precedence is defaults < ``--config FILE`` (YAML or JSON) < flags. Every subcommand
+is registered in ``COMMANDS`` as ``name -> (config class, run function)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+from transformers import HfArgumentParser
+
+from diffusion_dro.errors import DroError, InputError
+
+
+def _toy_pretrain():
+    from diffusion_dro.toy.pretrain import PretrainConfig, pretrain
+
+    return PretrainConfig, pretrain
+
+
+def _toy_train_judge():
+    from diffusion_dro.toy.judge_train import JudgeTrainConfig, train_judge
+
+    return JudgeTrainConfig, train_judge
+
+
+def _sample():
+    from diffusion_dro.sample.command import SampleConfig, run_sample
+
+    return SampleConfig, run_sample
+
+
+# name -> loader of (config dataclass, run function); loaders keep start-up light.
+COMMANDS: dict[str, tuple[str, Callable[[], tuple[type, Callable]]]] = {
+    "sample": ("Generate images from prompts with a model (and adapter).", _sample),
+    "toy pretrain": ("Pre-train the toy base model from scratch.", _toy_pretrain),
+    "toy train-judge": ("Train the toy judge CNN from scratch.", _toy_train_judge),
+}
+
+
+def _load_config_file(path: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"--config {path}: no such file. Give a YAML or JSON file of option names and values.")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        raise InputError(f"--config {path} is not valid YAML/JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise InputError(f"--config {path} must hold a mapping of option names to values, got {type(data).__name__}.")
+    return {k.replace("-", "_"): v for k, v in data.items()}
+
+
+def build_parser(config_cls: type, prog: str, help_text: str, defaults: dict | None = None) -> HfArgumentParser:
+    parser = HfArgumentParser(config_cls, prog=prog, description=help_text)
+    parser.add_argument("--config", default=None, help="YAML or JSON file of options; flags override it.")
+    if defaults:
+        known = {f.name for f in dataclasses.fields(config_cls)}
+        unknown = sorted(set(defaults) - known)
+        if unknown:
+            raise InputError(f"config file has unknown options {unknown}; known: {sorted(known)}.")
+        parser.set_defaults(**defaults)
+        # A value from the file satisfies a required flag.
+        for action in parser._actions:
+            if action.dest in defaults:
+                action.required = False
+    return parser
+
+
+def parse(argv: Sequence[str]) -> tuple[str, object, Callable]:
+    words = list(argv)
+    name = next((n for n in sorted(COMMANDS, key=len, reverse=True) if words[: len(n.split())] == n.split()), None)
+    if name is None:
+        lines = "\n".join(f"  dro {n:<18} {h}" for n, (h, _) in sorted(COMMANDS.items()))
+        if words and words[0] not in ("-h", "--help"):
+            raise InputError(f"unknown command {' '.join(words[:2])!r}. Commands:\n{lines}")
+        print(f"usage: dro COMMAND [options]\n\ncommands:\n{lines}\n\n'dro COMMAND --help' lists its options.")
+        raise SystemExit(0)
+    rest = words[len(name.split()) :]
+    help_text, loader = COMMANDS[name]
+    config_cls, run = loader()
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", default=None)
+    known, _ = pre.parse_known_args(rest)
+    defaults = _load_config_file(known.config) if known.config else None
+    parser = build_parser(config_cls, f"dro {name}", help_text, defaults)
+    ns = parser.parse_args(rest)
+    values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(config_cls) if f.init}
+    return name, config_cls(**values), run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        _, config, run = parse(argv)
+        run(config)
+    except DroError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; re-run the same command to resume where it can", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
