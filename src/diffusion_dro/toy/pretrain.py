@@ -9,7 +9,6 @@ works. EMA weights are what ships.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,15 +16,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import UNet2DConditionModel
-from diffusers.optimization import get_cosine_schedule_with_warmup
-from diffusers.training_utils import EMAModel
-from tqdm.auto import tqdm
 
 from diffusion_dro.errors import InputError
 from diffusion_dro.toy.components import build_components, save_components
+from diffusion_dro.toy.recipe_loop import LoopSettings, run_recipe
 from diffusion_dro.toy.render import render_batch
 from diffusion_dro.toy.world import prompts_for, sample_specs
-from diffusion_dro.train.checkpointing import atomic_dir, latest_checkpoint, prune_checkpoints
+from diffusion_dro.train.checkpointing import atomic_dir
 
 
 @dataclass
@@ -56,92 +53,42 @@ def _embed(components: dict, prompts: list[str]) -> torch.Tensor:
         return components["text_encoder"](ids.input_ids).last_hidden_state
 
 
-def pretrain(cfg: PretrainConfig) -> Path:
-    """Train (or resume) and write ``cfg.out/final``; returns that folder."""
+def pretrain(cfg: PretrainConfig) -> Path | None:
+    """Train (or resume) and write ``cfg.out/final``; returns it, or None if the time budget ran out."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    torch.manual_seed(cfg.seed)
     comps = build_components(cfg.seed)
     unet: UNet2DConditionModel = comps["unet"]
+    comps["text_encoder"].requires_grad_(False)
     sched = comps["scheduler"]
-    prompts = prompts_for("train")
-    table = _embed(comps, prompts + [""])  # frozen encoder: embed each prompt once
-    index = {p: i for i, p in enumerate(prompts + [""])}
+    prompts = prompts_for("train") + [""]
+    table = _embed(comps, prompts)  # frozen encoder: embed each prompt once
+    index = {p: i for i, p in enumerate(prompts)}
 
-    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    lr_sched = get_cosine_schedule_with_warmup(opt, cfg.warmup_steps, cfg.steps)
-    ema = EMAModel(unet.parameters(), decay=cfg.ema_decay, model_cls=UNet2DConditionModel, model_config=unet.config)
-    rng = np.random.default_rng(cfg.seed)
-    step, elapsed = 0, 0.0
-    ckpt = latest_checkpoint(out)
-    if ckpt is not None:
-        state = torch.load(ckpt / "state.pt", weights_only=False)
-        unet.load_state_dict(state["unet"])
-        opt.load_state_dict(state["optimizer"])
-        lr_sched.load_state_dict(state["lr_scheduler"])
-        ema.load_state_dict(state["ema"])
-        rng.bit_generator.state = state["data_rng"]
-        torch.set_rng_state(state["torch_rng"])
-        step, elapsed = state["step"], state["elapsed"]
-        print(f"resumed from {ckpt} at step {step}")
-
-    def save_checkpoint() -> None:
-        with atomic_dir(out / f"checkpoint-{step}") as tmp:
-            torch.save(
-                {
-                    "unet": unet.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "lr_scheduler": lr_sched.state_dict(),
-                    "ema": ema.state_dict(),
-                    "data_rng": rng.bit_generator.state,
-                    "torch_rng": torch.get_rng_state(),
-                    "step": step,
-                    "elapsed": elapsed,
-                },
-                tmp / "state.pt",
-            )
-        prune_checkpoints(out, keep=2)
-
-    log = open(out / "metrics.jsonl", "a")
-    start = time.time() - elapsed
-    bar = tqdm(total=cfg.steps, initial=step, desc="pretrain", dynamic_ncols=True)
-    unet.train()
-    while step < cfg.steps:
+    def loss_fn(rng: np.random.Generator) -> torch.Tensor:
         specs = sample_specs(rng, cfg.batch_size, "train")
         x0 = render_batch(specs)
-        keys = [("" if u < cfg.cond_dropout else s.prompt) for s, u in zip(specs, rng.random(cfg.batch_size))]
-        cond = table[[index[k] for k in keys]]
+        keys = ["" if u < cfg.cond_dropout else s.prompt for s, u in zip(specs, rng.random(len(specs)))]
         noise = torch.randn_like(x0)
-        t = torch.randint(0, sched.config.num_train_timesteps, (x0.shape[0],))
-        loss = F.mse_loss(unet(sched.add_noise(x0, noise, t), t, cond).sample, noise)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
-        lr_sched.step()
-        ema.step(unet.parameters())
-        step += 1
-        elapsed = time.time() - start
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr_sched.get_last_lr()[0]:.2e}")
-        if step % 50 == 0:
-            log.write(json.dumps({"step": step, "loss": loss.item(), "elapsed_s": round(elapsed, 1)}) + "\n")
-            log.flush()
-        out_of_time = cfg.max_minutes is not None and elapsed > cfg.max_minutes * 60
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps or out_of_time:
-            save_checkpoint()
-        if out_of_time:
-            print(f"stopped at step {step}: --max-minutes {cfg.max_minutes} spent; re-run to resume")
-            return out
-    bar.close()
-    ema.copy_to(unet.parameters())
+        t = torch.randint(0, sched.config.num_train_timesteps, (len(specs),))
+        pred = unet(sched.add_noise(x0, noise, t), t, table[[index[k] for k in keys]]).sample
+        return F.mse_loss(pred, noise)
+
+    settings = LoopSettings(
+        out, cfg.steps, cfg.lr, cfg.warmup_steps, cfg.ema_decay, cfg.checkpoint_every, cfg.max_minutes, cfg.seed
+    )
+    torch.manual_seed(cfg.seed)
+    finished, steps, elapsed = run_recipe(unet, loss_fn, settings, desc="pretrain")
+    if not finished:
+        return None
     card = (
         f"# diffusion-dro toy base model\n\nPixel-space `UNet2DConditionModel` "
-        f"({sum(p.numel() for p in unet.parameters()) / 1e6:.2f} M parameters) trained by "
-        f"`dro toy pretrain` with {json.dumps(asdict(cfg))}.\n\n"
-        f"Steps: {step}; wall time: {elapsed / 60:.1f} min; EMA weights.\n"
+        f"({sum(p.numel() for p in unet.parameters()) / 1e6:.2f} M parameters), frozen random CLIP text "
+        f"encoder, trained by `dro toy pretrain` with:\n\n```json\n{json.dumps(asdict(cfg), indent=2)}\n```\n\n"
+        f"Steps: {steps}; wall time: {elapsed / 60:.1f} min on the machine that trained it; EMA weights.\n"
     )
     with atomic_dir(out / "final") as tmp:
         save_components(tmp, comps, card=card)
+    print(f"wrote {out / 'final'}")
     return out / "final"

@@ -1,0 +1,85 @@
+"""LoRA adapters on a UNet through peft, saved in the diffusers format.
+
+Files are ``pytorch_lora_weights.safetensors`` with ``unet.``-prefixed keys, the
+layout ``pipe.load_lora_weights`` reads. The adapter's ``LoraConfig`` is stored in
+the file's metadata: without it a reload guesses ``lora_alpha = r`` and silently
+uses the wrong scale whenever they differ.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from diffusers import StableDiffusionPipeline
+from diffusers.utils import convert_state_dict_to_diffusers
+from peft import LoraConfig
+from peft.utils import get_peft_model_state_dict
+
+from diffusion_dro.errors import InputError, ModelLoadError
+
+WEIGHT_NAME = "pytorch_lora_weights.safetensors"
+ATTENTION = ("to_q", "to_k", "to_v", "to_out.0")
+# Also the ResNet convolutions and time projections: what changes textures and backgrounds.
+LORA_TARGETS: dict[str, tuple[str, ...]] = {
+    "attention": ATTENTION,
+    "attention+ff": (*ATTENTION, "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2"),
+    "all": (*ATTENTION, "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2", "conv1", "conv2", "time_emb_proj"),
+}
+
+
+def attach_lora(
+    unet: torch.nn.Module,
+    rank: int,
+    alpha: float | None = None,
+    targets: str = "attention",
+    adapter_name: str = "default",
+) -> LoraConfig:
+    """Add a trainable LoRA adapter (B initialised to zero, so the output is unchanged)."""
+    if rank <= 0:
+        raise InputError(f"--lora-rank must be a positive integer, got {rank}.")
+    if targets not in LORA_TARGETS:
+        raise InputError(f"--lora-targets {targets!r} is unknown; choose one of {sorted(LORA_TARGETS)}.")
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=alpha if alpha is not None else rank,
+        init_lora_weights="gaussian",
+        target_modules=list(LORA_TARGETS[targets]),
+    )
+    unet.add_adapter(config, adapter_name=adapter_name)
+    return config
+
+
+def lora_state_dict(unet: torch.nn.Module, adapter_name: str = "default") -> dict[str, torch.Tensor]:
+    """The adapter's weights in diffusers naming (no ``unet.`` prefix yet)."""
+    return convert_state_dict_to_diffusers(get_peft_model_state_dict(unet, adapter_name=adapter_name))
+
+
+def save_lora(unet: torch.nn.Module, folder: str | Path, adapter_name: str = "default") -> Path:
+    """Write ``folder/pytorch_lora_weights.safetensors`` with the adapter's config as metadata."""
+    folder = Path(folder)
+    StableDiffusionPipeline.save_lora_weights(
+        save_directory=folder,
+        unet_lora_layers={k: v.detach().float().cpu().contiguous() for k, v in lora_state_dict(unet, adapter_name).items()},
+        unet_lora_adapter_metadata=unet.peft_config[adapter_name].to_dict(),
+        safe_serialization=True,
+    )
+    return folder / WEIGHT_NAME
+
+
+def load_lora(unet: torch.nn.Module, folder: str | Path, adapter_name: str = "default") -> None:
+    """Load a diffusers-format LoRA folder (as written by ``save_lora`` or diffusers' trainers) into ``unet``."""
+    folder = Path(folder)
+    file = folder / WEIGHT_NAME
+    if not file.is_file():
+        raise ModelLoadError(
+            f"--adapter {str(folder)!r} has no {WEIGHT_NAME}. Give a LoRA folder written by 'dro train' "
+            "(RUN/final) or by a diffusers LoRA trainer."
+        )
+    try:
+        unet.load_lora_adapter(str(folder), weight_name=WEIGHT_NAME, prefix="unet", adapter_name=adapter_name)
+    except Exception as e:
+        raise ModelLoadError(
+            f"could not load the LoRA adapter {file}: {type(e).__name__}: {str(e)[:300]}. Check that it was "
+            "trained for this model and that the file is complete."
+        ) from e
