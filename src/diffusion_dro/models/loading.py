@@ -11,11 +11,10 @@ own ``unet/`` and a ``dro_base.json`` naming the model its other parts come from
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DiffusionPipeline, UNet2DConditionModel
+from diffusers import AutoencoderKL, DDPMScheduler, DiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
 from diffusion_dro.errors import ModelLoadError
@@ -26,7 +25,8 @@ BASE_REF_FILE = "dro_base.json"  # written by full fine-tuning: {"base": "<model
 
 
 def _looks_like_path(ref: str) -> bool:
-    return ref.startswith((".", "/", "~")) or os.sep in ref.strip("/").replace("/", os.sep, 1) or ref.count("/") != 1
+    """Hub ids are exactly ``org/name``; anything else is meant as a local path."""
+    return ref.startswith((".", "/", "~")) or "\\" in ref or ref.count("/") != 1
 
 
 def resolve_ref(ref: str) -> str:
@@ -99,7 +99,7 @@ def load_backbone(
         )
         tokenizers.append(_load("tokenizer_2", ref, CLIPTokenizer.from_pretrained, location, subfolder="tokenizer_2"))
     vae = _load("vae", ref, AutoencoderKL.from_pretrained, location, subfolder="vae") if "vae" in index else None
-    sched_config = _load("scheduler", ref, DiffusionPipeline.load_config, location, subfolder="scheduler")
+    sched_config = _load("scheduler", ref, DDPMScheduler.load_config, location, subfolder="scheduler")
     prompt_check = None
     if kind == "toy":
         from diffusion_dro.toy.world import parse_prompt

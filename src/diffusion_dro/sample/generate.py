@@ -4,7 +4,7 @@ The loop is the diffusers scheduler contract: ``set_timesteps``, then per step
 ``scale_model_input`` -> UNet -> guidance -> ``step``. Every image owns a
 ``torch.Generator`` seeded with its seed, for its initial noise and for any noise
 an ancestral sampler adds, so an image depends on (prompt, seed, settings) and not
-on which batch it was generated in.
+on which batch it was generated in (up to float rounding of batched kernels).
 """
 
 from __future__ import annotations

@@ -83,3 +83,14 @@ def load_judge(path: str | Path | None = None) -> ToyJudge:
     except Exception as e:  # safetensors/OS errors differ by version; the message is what matters
         raise ModelLoadError(f"could not load the toy judge from {folder}: {e}. Re-train or re-install it.") from e
     return judge.eval()
+
+
+def adherence(judge: ToyJudge, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
+    """1.0 where the judge's most likely shape and colour both match the prompt, else 0.0; shape (B,)."""
+    from diffusion_dro.toy.world import parse_prompt
+
+    predicted = judge.predict(images)
+    parsed = [parse_prompt(p) for p in prompts]
+    return torch.tensor(
+        [float(s == p.shape and c == p.colour) for s, c, p in zip(predicted["shape"], predicted["colour"], parsed)]
+    )

@@ -75,7 +75,7 @@ def parse_taste(text: str | None) -> Taste:
     if not text:
         return Taste()
     source = "--taste"
-    if not text.lstrip().startswith("{"):
+    if not text.lstrip().startswith(("{", "[")):
         path = Path(text)
         if not path.is_file():
             raise InputError(
