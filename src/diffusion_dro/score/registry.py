@@ -21,6 +21,7 @@ from diffusion_dro.score.base import Scorer
 from diffusion_dro.score.clip_models import load_clip_score, load_pickscore
 from diffusion_dro.score.hpsv2 import load_hpsv2
 from diffusion_dro.score.imagereward import load_imagereward
+from diffusion_dro.score.toy import load_toy_adherence, load_toy_taste
 from diffusion_dro.score.user import load_user_scorer
 
 __all__ = ["SCORERS", "ScorerFactory", "check_scorer_name", "load_scorer", "register_scorer"]
@@ -34,6 +35,8 @@ SCORERS: dict[str, ScorerFactory] = {
     "hpsv2.1": partial(load_hpsv2, version="v2.1"),
     "imagereward": load_imagereward,
     "pickscore": load_pickscore,
+    "toy-adherence": load_toy_adherence,
+    "toy-taste": load_toy_taste,
     "user": load_user_scorer,
 }
 
