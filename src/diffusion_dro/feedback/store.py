@@ -24,7 +24,7 @@ from diffusion_dro.feedback.images import ImageStore
 from diffusion_dro.feedback.keys import hash_key, key_prefix, new_key
 from diffusion_dro.feedback.models import ApiKey, App, Event, Generation, User, as_utc, utcnow
 from diffusion_dro.feedback.schemas import Ack, GenerationIn, GenerationOut, ImageAck, Stats
-from diffusion_dro.feedback.settings import FeedbackSettings
+from diffusion_dro.feedback.settings import StoreOptions
 
 __all__ = ["FeedbackStore", "AppRef", "insert_ignore", "user_ids"]
 
@@ -72,7 +72,7 @@ def generation_ids(session: Session, app_id: int, external_ids: Iterable[str]) -
 
 
 class FeedbackStore:
-    def __init__(self, settings: FeedbackSettings) -> None:
+    def __init__(self, settings: StoreOptions) -> None:
         self.settings = settings
         self.engine = open_engine(settings.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
