@@ -133,13 +133,16 @@ def curate_store(cfg: CurateConfig, store) -> dict:
     ranked = sorted(scored.values(), key=lambda s: -s.score)
     with_file = [s for s in ranked if gens[s.generation]["path"] is not None]
     size = cfg.top_k if cfg.top_k is not None else max(1, round(cfg.top_fraction * len(with_file)))
-    expert, per_prompt = [], {}
+    expert, per_prompt, files = [], {}, set()
     for s in with_file:
         prompt = gens[s.generation]["prompt"]
         if len(expert) >= size or s.score <= cfg.min_score:
             break
         if cfg.max_per_prompt is not None and per_prompt.get(prompt, 0) >= cfg.max_per_prompt:
             continue
+        if gens[s.generation]["file"] in files:  # the same bytes under another generation id: keep the best once
+            continue
+        files.add(gens[s.generation]["file"])
         per_prompt[prompt] = per_prompt.get(prompt, 0) + 1
         g = gens[s.generation]
         expert.append(ExpertItem(g["path"], prompt, round(s.score, 6), f"feedback:{s.generation}", g["file"]))

@@ -86,12 +86,13 @@ class Simulator:
             raise RuntimeError(f"API answered {response.status_code}: {response.text}")
         return response.json()
 
-    def round(self, user: SimulatedUser) -> str:
-        """Show one set to ``user`` and send their reaction; returns what they did."""
+    def show(self, users: Sequence[SimulatedUser]) -> list[str]:
+        """Generate one set, register and upload it, show it to each of ``users``; return what each did."""
         self._n += 1
         cands = self.make_set(self.rng, self.set_size)
-        ids = [f"{user.user_id}-r{self._n}-{i}" for i in range(len(cands))]
-        gens = [{"generation_id": g, "user_id": user.user_id, "prompt": c.prompt, "model": self.model,
+        ids = [f"s{self._n}-{i}" for i in range(len(cands))]
+        owner = users[0].user_id if len(users) == 1 else None
+        gens = [{"generation_id": g, "user_id": owner, "prompt": c.prompt, "model": self.model,
                  "seed": c.spec.seed if c.spec else None, "width": c.image.shape[1], "height": c.image.shape[0]}
                 for g, c in zip(ids, cands)]
         self._check(self.client.post("/v1/generations", json={"generations": gens}))
@@ -99,32 +100,38 @@ class Simulator:
             self._check(self.client.put(f"/v1/generations/{g}/image", content=png_bytes(c.image),
                                         headers={"Content-Type": "image/png"}))
             self.shown[g] = c
+        events, actions = [], []
+        for user in users:
+            a, evs = self._react(user, cands, ids)
+            actions.append(a)
+            events += evs
+        self._check(self.client.post("/v1/events", json={"events": events}))
+        return actions
+
+    def _react(self, user: SimulatedUser, cands: list[Candidate], ids: list[str]) -> tuple[str, list[dict]]:
         imp = f"{user.user_id}-imp{self._n}"
         events = [{"type": "impression", "client_event_id": imp, "user_id": user.user_id, "generation_ids": ids}]
         true = np.asarray(user.taste(cands), dtype=np.float64)
         if true.max() < user.regenerate_below:
             events.append({"type": "regenerate", "client_event_id": f"{imp}-regen", "user_id": user.user_id,
                            "impression_id": imp})
-            action = "regenerate"
-        else:
-            noisy = true + user.temperature * self.rng.gumbel(size=len(true))
-            best = int(noisy.argmax())
-            base = {"user_id": user.user_id, "generation_id": ids[best]}
-            events.append({"type": "pick", "client_event_id": f"{imp}-pick", "impression_id": imp, **base})
-            events.append({"type": "dwell", "client_event_id": f"{imp}-dwell", "impression_id": imp,
-                           "dwell_ms": int(1000 * max(0.5, 2 + 2 * true[best])), **base})
-            action = "pick"
-            if true[best] > user.download_above:
-                events.append({"type": "download", "client_event_id": f"{imp}-dl", "impression_id": imp, **base})
-                action = "download"
-        self._check(self.client.post("/v1/events", json={"events": events}))
-        return action
+            return "regenerate", events
+        noisy = true + user.temperature * self.rng.gumbel(size=len(true))
+        best = int(noisy.argmax())
+        base = {"user_id": user.user_id, "generation_id": ids[best], "impression_id": imp}
+        events.append({"type": "pick", "client_event_id": f"{imp}-pick", **base})
+        events.append({"type": "dwell", "client_event_id": f"{imp}-dwell", "dwell_ms": int(1000 * max(0.5, 2 + 2 * true[best])),
+                       **base})
+        if true[best] > user.download_above:
+            events.append({"type": "download", "client_event_id": f"{imp}-dl", **base})
+            return "download", events
+        return "pick", events
 
-    def run(self, users: Sequence[SimulatedUser], rounds: int) -> dict[str, int]:
-        """``rounds`` rounds per user, interleaved; returns a count of actions."""
+    def run(self, users: Sequence[SimulatedUser], rounds: int, shared: bool = False) -> dict[str, int]:
+        """``rounds`` sets per user (each their own), or, if ``shared``, each set shown to every user."""
         counts: dict[str, int] = {}
         for _ in range(rounds):
-            for u in users:
-                a = self.round(u)
-                counts[a] = counts.get(a, 0) + 1
+            for group in ([list(users)] if shared else [[u] for u in users]):
+                for a in self.show(group):
+                    counts[a] = counts.get(a, 0) + 1
         return counts
