@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
+from diffusion_dro.feedback.settings import StoreOptions
+from diffusion_dro.feedback.store import FeedbackStore
 from diffusion_dro.feedback.throwaway_pg import free_port
 
 
@@ -37,10 +38,9 @@ def start_server(root: Path, port: int) -> subprocess.Popen:
 
 def test_sigkill_under_load_loses_no_acknowledged_event(tmp_path):
     root = tmp_path / "store"
-    out = subprocess.run([sys.executable, "-m", "diffusion_dro.cli.main", "feedback", "create-app", "crash",
-                          "--data_root", str(root)], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")})
-    key = out.stdout.strip().splitlines()[-1]
+    store = FeedbackStore(StoreOptions(data_root=str(root)))
+    key = store.create_app("crash")
+    store.close()
     port = free_port()
     proc = start_server(root, port)
     headers = {"X-API-Key": key}
