@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import select
@@ -72,8 +72,6 @@ class CurateConfig(CurationWeights, StoreOptions):
 
 
 def _time(text: str) -> datetime:
-    from datetime import timezone
-
     t = datetime.fromisoformat(text)
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["find_bin", "ThrowawayPostgres"]
+__all__ = ["find_bin", "free_port", "ThrowawayPostgres"]
 
 
 def find_bin() -> Path | None:
