@@ -7,7 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from fastapi.testclient import TestClient
+
 from diffusion_dro.errors import InputError
+from diffusion_dro.feedback.api import create_app
+from diffusion_dro.feedback.settings import FeedbackSettings
 from diffusion_dro.feedback.curate import CurationWeights, EventRecord, evidence, scores
 from diffusion_dro.feedback.curate_command import CurateConfig, curate_store
 from diffusion_dro.feedback.simulate import SimulatedUser, Simulator, taste_of
@@ -53,16 +57,17 @@ def test_prolific_users_and_easy_prompts_do_not_dominate():
     assert out["e1"].score == pytest.approx(0) and out["h1"].score > 0 > out["h2"].score
 
 
-@pytest.fixture
-def simulated(sqlite_client, new_app):
-    """Two users with opposite tastes shown the same 40 sets of 4 toy renders through the API."""
-    headers = new_app(sqlite_client, "toyapp")
-    sqlite_client.headers.update(headers)
-    users = [SimulatedUser("alice", taste_of(Taste())), SimulatedUser("bob", taste_of(OPPOSITE))]
-    sim = Simulator(sqlite_client, np.random.default_rng(0))
-    counts = sim.run(users, rounds=40, shared=True)
-    assert counts.get("pick", 0) + counts.get("download", 0) > 40
-    return sqlite_client.app.state.feedback_store, sim, users
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """Two users with opposite tastes shown the same 40 sets of 4 toy renders through the API (built once)."""
+    settings = FeedbackSettings(data_root=str(tmp_path_factory.mktemp("sim") / "store"))
+    with TestClient(create_app(settings)) as client:
+        client.headers["X-API-Key"] = client.app.state.feedback_store.create_app("toyapp")
+        users = [SimulatedUser("alice", taste_of(Taste())), SimulatedUser("bob", taste_of(OPPOSITE))]
+        sim = Simulator(client, np.random.default_rng(0))
+        counts = sim.run(users, rounds=40, shared=True)
+        assert counts.get("pick", 0) + counts.get("download", 0) > 40
+        yield client.app.state.feedback_store, sim, users
 
 
 def _expert(out_dir) -> list[dict]:
