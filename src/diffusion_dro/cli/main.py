@@ -36,8 +36,31 @@ def _sample():
     return SampleConfig, run_sample
 
 
+def _feedback(name: str):
+    def load():
+        from diffusion_dro.feedback import commands
+
+        return {
+            "create-app": (commands.CreateAppConfig, commands.create_app_command),
+            "stats": (commands.StatsConfig, commands.stats_command),
+            "serve": (commands.ServeConfig, commands.serve_command),
+        }[name]
+
+    return load
+
+
+def _curate():
+    from diffusion_dro.feedback.curate_command import CurateConfig, run_curate
+
+    return CurateConfig, run_curate
+
+
 # name -> loader of (config dataclass, run function); loaders keep start-up light.
 COMMANDS: dict[str, tuple[str, Callable[[], tuple[type, Callable]]]] = {
+    "curate": ("Curate stored feedback (or a folder of favourites) into expert sets, pairs and labels.", _curate),
+    "feedback create-app": ("Create a feedback app and print its API key once.", _feedback("create-app")),
+    "feedback serve": ("Serve the feedback ingest API alone (uvicorn).", _feedback("serve")),
+    "feedback stats": ("Summarise what the feedback store holds.", _feedback("stats")),
     "sample": ("Generate images from prompts with a model (and adapter).", _sample),
     "toy pretrain": ("Pre-train the toy base model from scratch.", _toy_pretrain),
     "toy train-judge": ("Train the toy judge CNN from scratch.", _toy_train_judge),
@@ -73,6 +96,15 @@ def build_parser(config_cls: type, prog: str, help_text: str, defaults: dict | N
     return parser
 
 
+def _positionals(config_cls: type, rest: list[str]) -> list[str]:
+    """Turn leading bare words into the flags a config names in ``positional`` (``create-app NAME``)."""
+    names = list(getattr(config_cls, "positional", ()))
+    out: list[str] = []
+    while rest and names and not rest[0].startswith("-"):
+        out += [f"--{names.pop(0)}", rest.pop(0)]
+    return out + rest
+
+
 def parse(argv: Sequence[str]) -> tuple[str, object, Callable]:
     words = list(argv)
     name = next((n for n in sorted(COMMANDS, key=len, reverse=True) if words[: len(n.split())] == n.split()), None)
@@ -89,6 +121,7 @@ def parse(argv: Sequence[str]) -> tuple[str, object, Callable]:
     pre.add_argument("--config", default=None)
     known, _ = pre.parse_known_args(rest)
     defaults = _load_config_file(known.config) if known.config else None
+    rest = _positionals(config_cls, rest)
     parser = build_parser(config_cls, f"dro {name}", help_text, defaults)
     ns = parser.parse_args(rest)
     values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(config_cls) if f.init}

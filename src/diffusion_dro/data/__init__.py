@@ -1,0 +1,1 @@
+"""Expert sets and prompt sets: read, write and validate (HF ``imagefolder`` layout)."""
