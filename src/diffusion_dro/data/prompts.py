@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from diffusion_dro.data.jsonl import read_jsonl
 from diffusion_dro.errors import InputError
 
 
@@ -18,14 +18,8 @@ def load_prompts(spec: str) -> list[str]:
         raise InputError(f"prompt set {spec!r}: no such file. Give a .txt, a .jsonl, or toy:train / toy:heldout.")
     if path.suffix == ".jsonl":
         prompts = []
-        for n, line in enumerate(path.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{path} line {n} is not valid JSON: {e.msg}.") from e
-            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
+        for n, row in read_jsonl(path):
+            if not isinstance(row.get("prompt"), str):
                 raise InputError(f"{path} line {n} has no string 'prompt' field.")
             prompts.append(row["prompt"])
     else:

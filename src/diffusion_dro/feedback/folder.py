@@ -7,10 +7,10 @@ image with the same stem (``cat.png`` + ``cat.txt``). Every image needs a captio
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from diffusion_dro.data.expert_set import IMAGE_SUFFIXES, ExpertItem, write_expert_set
+from diffusion_dro.data.jsonl import read_jsonl
 from diffusion_dro.errors import InputError
 
 __all__ = ["expert_set_from_folder", "read_captions"]
@@ -23,16 +23,10 @@ def read_captions(folder: Path) -> dict[str, str]:
     captions: dict[str, str] = {}
     if not meta.is_file():
         return captions
-    for n, line in enumerate(meta.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{meta} line {n} is not JSON ({e.msg}); each line must be an object.") from e
-        key = next((k for k in CAPTION_KEYS if isinstance(row, dict) and isinstance(row.get(k), str)), None)
+    for n, row in read_jsonl(meta):
+        key = next((k for k in CAPTION_KEYS if isinstance(row.get(k), str)), None)
         if key is None or not isinstance(row.get("file_name"), str):
-            raise InputError(f"{meta} line {n} needs 'file_name' and one of {list(CAPTION_KEYS)} as text, got {line[:120]!r}.")
+            raise InputError(f"{meta} line {n} needs 'file_name' and one of {list(CAPTION_KEYS)} as text.")
         captions[Path(row["file_name"]).name] = row[key].strip()
     return captions
 

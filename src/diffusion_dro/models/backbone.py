@@ -31,7 +31,7 @@ class Backbone:
         tokenizers: Sequence,
         scheduler_config: dict,
         vae: torch.nn.Module | None = None,
-        resolution: int,
+        resolution: int | None = None,
         prompt_check: Callable[[list[str]], None] | None = None,
         force_zeros_for_empty_prompt: bool = False,
     ):
@@ -42,7 +42,7 @@ class Backbone:
         self.tokenizers = list(tokenizers)
         self.scheduler_config = dict(scheduler_config)
         self.vae = vae
-        self.resolution = resolution
+        self.resolution = resolution or unet.config.sample_size * self.vae_scale  # the model's native size
         self.prompt_check = prompt_check
         self.force_zeros_for_empty_prompt = force_zeros_for_empty_prompt
         for module in [*self.text_encoders, *([vae] if vae is not None else [])]:

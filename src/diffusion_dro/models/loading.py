@@ -108,7 +108,6 @@ def load_backbone(
             for p in prompts:
                 parse_prompt(p)
 
-    scale = 1 if vae is None else 2 ** (len(vae.config.block_out_channels) - 1)
     backbone = Backbone(
         kind=kind,
         source=ref,
@@ -117,7 +116,7 @@ def load_backbone(
         tokenizers=tokenizers,
         scheduler_config={k: v for k, v in sched_config.items() if not k.startswith("_")},
         vae=vae,
-        resolution=resolution or unet.config.sample_size * scale,
+        resolution=resolution,
         prompt_check=prompt_check,
         force_zeros_for_empty_prompt=kind == "sdxl" and index.get("force_zeros_for_empty_prompt", True),
     ).to(device, dtype)

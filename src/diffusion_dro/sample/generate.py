@@ -17,6 +17,7 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from diffusion_dro.errors import InputError
 from diffusion_dro.models.backbone import Backbone
+from diffusion_dro.models.conditioning import Conditioning
 from diffusion_dro.models.schedulers import check_scheduler_name
 
 StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None]  # (step index, t, latents)
@@ -56,8 +57,6 @@ def generate(
     guided = settings.guidance_scale != 1.0
     cond = backbone.encode_prompts(list(prompts))
     if guided:
-        from diffusion_dro.models.conditioning import Conditioning
-
         uncond = backbone.encode_prompts([settings.negative_prompt] * len(prompts))
         cond = Conditioning.cat([uncond, cond])
     generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]

@@ -52,7 +52,7 @@ def run_recipe(
     ckpt = latest_checkpoint(s.out)
     if ckpt is not None:
         state = torch.load(ckpt / "state.pt", weights_only=False)
-        model.load_state_dict(state["unet"] if "unet" in state else state["model"])
+        model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         lr_sched.load_state_dict(state["lr_scheduler"])
         ema.load_state_dict(state["ema"])

@@ -1,4 +1,4 @@
-"""Atomic run-folder writes, checkpoint discovery and RNG state capture.
+"""Atomic run-folder writes and checkpoint discovery.
 
 A checkpoint is a folder written under a temporary name and renamed into place
 only when complete, so a crash or SIGKILL leaves either the old checkpoint or the
@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-import torch
 
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 
@@ -62,20 +59,3 @@ def prune_checkpoints(run_dir: str | Path, keep: int) -> None:
     """Delete all but the newest ``keep`` checkpoints."""
     for _, path in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def rng_state() -> dict:
-    return {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-    }
-
-
-def set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if state.get("cuda") is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
