@@ -49,6 +49,19 @@ def _feedback(name: str):
     return load
 
 
+def _train():
+    from diffusion_dro.train.loop import train
+    from diffusion_dro.train.config import TrainConfig
+
+    return TrainConfig, train
+
+
+def _toy_experts():
+    from diffusion_dro.toy.experts import ToyExpertsConfig, toy_experts
+
+    return ToyExpertsConfig, toy_experts
+
+
 def _curate():
     from diffusion_dro.feedback.curate_command import CurateConfig, run_curate
 
@@ -62,6 +75,8 @@ COMMANDS: dict[str, tuple[str, Callable[[], tuple[type, Callable]]]] = {
     "feedback serve": ("Serve the feedback ingest API alone (uvicorn).", _feedback("serve")),
     "feedback stats": ("Summarise what the feedback store holds.", _feedback("stats")),
     "sample": ("Generate images from prompts with a model (and adapter).", _sample),
+    "toy experts": ("Build a toy expert set: the top renders by a simulated taste.", _toy_experts),
+    "train": ("Fine-tune a model on an expert set with DRO or SFT (LoRA or full).", _train),
     "toy pretrain": ("Pre-train the toy base model from scratch.", _toy_pretrain),
     "toy train-judge": ("Train the toy judge CNN from scratch.", _toy_train_judge),
 }
@@ -105,6 +120,17 @@ def _positionals(config_cls: type, rest: list[str]) -> list[str]:
     return out + rest
 
 
+def _with_preset(config_cls: type, flag: str | None, defaults: dict | None) -> dict | None:
+    """Defaults < preset < config file < flags: a preset (flag or file) fills what the file leaves out."""
+    presets = getattr(config_cls, "presets", None)
+    name = flag or (defaults or {}).get("preset")
+    if not presets or name is None:
+        return defaults
+    if name not in presets:
+        raise InputError(f"--preset {name!r} is unknown; choose one of {sorted(presets)}.")
+    return {**presets[name], **(defaults or {}), "preset": name}
+
+
 def parse(argv: Sequence[str]) -> tuple[str, object, Callable]:
     words = list(argv)
     name = next((n for n in sorted(COMMANDS, key=len, reverse=True) if words[: len(n.split())] == n.split()), None)
@@ -119,8 +145,10 @@ def parse(argv: Sequence[str]) -> tuple[str, object, Callable]:
     config_cls, run = loader()
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config", default=None)
+    pre.add_argument("--preset", default=None)
     known, _ = pre.parse_known_args(rest)
     defaults = _load_config_file(known.config) if known.config else None
+    defaults = _with_preset(config_cls, known.preset, defaults)
     rest = _positionals(config_cls, rest)
     parser = build_parser(config_cls, f"dro {name}", help_text, defaults)
     ns = parser.parse_args(rest)

@@ -10,26 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from diffusion_dro.data.expert_set import IMAGE_SUFFIXES, ExpertItem, write_expert_set
-from diffusion_dro.data.jsonl import read_jsonl
+from diffusion_dro.data.expert_read import read_captions
 from diffusion_dro.errors import InputError
 
 __all__ = ["expert_set_from_folder", "read_captions"]
-
-CAPTION_KEYS = ("prompt", "text", "caption")
-
-
-def read_captions(folder: Path) -> dict[str, str]:
-    meta = folder / "metadata.jsonl"
-    captions: dict[str, str] = {}
-    if not meta.is_file():
-        return captions
-    for n, row in read_jsonl(meta):
-        key = next((k for k in CAPTION_KEYS if isinstance(row.get(k), str)), None)
-        if key is None or not isinstance(row.get("file_name"), str):
-            raise InputError(f"{meta} line {n} needs 'file_name' and one of {list(CAPTION_KEYS)} as text.")
-        captions[Path(row["file_name"]).name] = row[key].strip()
-    return captions
-
 
 def expert_set_from_folder(folder: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
     """Write the captioned images of ``folder`` as an expert set at ``out_dir`` (source ``folder:<name>``)."""

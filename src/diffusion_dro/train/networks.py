@@ -1,0 +1,80 @@
+"""The networks of a fine-tuning run: trainable model, frozen reference, and the final save.
+
+LoRA mode: one UNet. The model is the UNet with its adapter; the reference is the
+same UNet with adapters disabled (bit-exact base output, no second copy). Under
+mixed precision the frozen base is cast to the half type and the adapter kept in
+fp32. Full mode: every UNet weight trains in fp32 (autocast does the half-precision
+maths) and the reference is a separate frozen copy, kept only when the objective
+needs one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from diffusers.training_utils import cast_training_params
+
+from diffusion_dro.models.backbone import Backbone
+from diffusion_dro.models.conditioning import Conditioning
+from diffusion_dro.models.loading import BASE_REF_FILE
+from diffusion_dro.models.lora import attach_lora, save_lora
+from diffusion_dro.train.config import TrainConfig
+
+HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+class TrainNetworks:
+    def __init__(self, backbone: Backbone, cfg: TrainConfig, needs_reference: bool):
+        self.backbone = backbone
+        self.cfg = cfg
+        unet = backbone.unet
+        self.ref_unet: torch.nn.Module | None = None
+        if cfg.full:
+            if needs_reference:
+                self.ref_unet = copy.deepcopy(unet).requires_grad_(False).eval()
+                if cfg.mixed_precision in HALF:
+                    self.ref_unet.to(HALF[cfg.mixed_precision])
+            unet.requires_grad_(True)
+        else:
+            unet.requires_grad_(False)
+            if cfg.mixed_precision in HALF:
+                unet.to(HALF[cfg.mixed_precision])
+            attach_lora(unet, cfg.lora_rank, cfg.lora_alpha, cfg.lora_targets)
+            cast_training_params(unet, dtype=torch.float32)
+        unet.train()
+        self.unet = unet
+        self.trainable = [p for p in unet.parameters() if p.requires_grad]
+
+    def predictor(self, net: torch.nn.Module) -> Callable[[torch.Tensor, torch.Tensor, Conditioning], torch.Tensor]:
+        return lambda x, t, cond: net(x, t, **cond.unet_kwargs()).sample
+
+    def ref_predict(self, x: torch.Tensor, t: torch.Tensor, cond: Conditioning) -> torch.Tensor:
+        if self.ref_unet is not None:
+            return self.ref_unet(x, t, **cond.unet_kwargs()).sample
+        self.unet.disable_adapters()
+        try:
+            return self.unet(x, t, **cond.unet_kwargs()).sample
+        finally:
+            self.unet.enable_adapters()
+
+    def trainable_state(self) -> list[torch.Tensor]:
+        return [p.detach().cpu().clone() for p in self.trainable]
+
+    def load_trainable_state(self, tensors: list[torch.Tensor]) -> None:
+        if len(tensors) != len(self.trainable):
+            raise ValueError(f"checkpoint holds {len(tensors)} trainable tensors, the run has {len(self.trainable)}")
+        with torch.no_grad():
+            for p, v in zip(self.trainable, tensors):
+                p.copy_(v)
+
+    def save_final(self, folder: Path) -> None:
+        """Diffusers formats: ``pytorch_lora_weights.safetensors`` (LoRA) or ``unet/`` + ``dro_base.json`` (full)."""
+        if self.cfg.full:
+            self.unet.save_pretrained(folder / "unet", safe_serialization=True)
+            (folder / BASE_REF_FILE).write_text(json.dumps({"base": self.cfg.model}))
+        else:
+            save_lora(self.unet, folder)

@@ -1,0 +1,138 @@
+"""Building each micro-step's training pairs: experts for SFT, experts + negatives for DRO.
+
+Every random choice is keyed (see ``keyed_rng``) by a global id: trajectory ``j`` of
+update ``u`` is the same trajectory whichever process or micro-step produces it,
+so batch x accumulation splits and process counts change nothing but rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from diffusion_dro.models.backbone import Backbone
+from diffusion_dro.objectives import PairBatch
+from diffusion_dro.train.buffer import ReplayBuffer
+from diffusion_dro.train.keyed_rng import keyed_generator, keyed_randint, keyed_randn, keyed_uniform
+from diffusion_dro.train.policy import LaggedPolicy
+from diffusion_dro.train.rollout import Predict, perturbed_grid, rollout
+
+
+@dataclass
+class ExpertData:
+    """Experts encoded once: latents (N, C, H, W) and those of the flipped images, on the CPU."""
+
+    latents: torch.Tensor
+    flipped: torch.Tensor
+    prompts: list[str]
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+
+@torch.no_grad()
+def encode_experts(backbone: Backbone, images: torch.Tensor, prompts: list[str], batch: int = 16) -> ExpertData:
+    """``images`` (N, 3, R, R) in [-1, 1] -> latents via the VAE's mean (pixels for the toy)."""
+
+    def enc(x: torch.Tensor) -> torch.Tensor:
+        if backbone.vae is None:
+            return x.float()
+        vae = backbone.vae
+        mean = vae.encode(x.to(vae.device, next(vae.parameters()).dtype)).latent_dist.mean
+        return (mean * vae.config.scaling_factor).float().cpu()
+
+    chunks = [images[i : i + batch] for i in range(0, len(images), batch)]
+    return ExpertData(
+        latents=torch.cat([enc(c) for c in chunks]),
+        flipped=torch.cat([enc(c.flip(-1)) for c in chunks]),
+        prompts=list(prompts),
+    )
+
+
+class PairSource:
+    """Makes the PairBatch of micro-step ``(update, micro)`` on process ``rank`` of ``world``."""
+
+    def __init__(self, *, backbone: Backbone, experts: ExpertData, cfg, world: int, rank: int,
+                 policy: LaggedPolicy | None = None, policy_predict: Predict | None = None):
+        self.backbone, self.experts, self.cfg = backbone, experts, cfg
+        self.world, self.rank = world, rank
+        self.policy, self.policy_predict = policy, policy_predict
+        self.buffer = ReplayBuffer(cfg.buffer_size) if policy is not None else None
+        self.num_train_timesteps = backbone.scheduler_config.get("num_train_timesteps", 1000)
+        self._perms: dict[int, torch.Tensor] = {}
+        self.sampler_forwards = 0
+
+    # --- keyed choices per global id -----------------------------------------
+    def item(self, gid: int) -> int:
+        """Epoch-wise shuffled order: item of the ``gid``-th draw from the expert set."""
+        n = len(self.experts)
+        epoch = gid // n
+        if epoch not in self._perms:
+            self._perms = {epoch: torch.randperm(n, generator=keyed_generator(self.cfg.seed, "data", epoch))}
+        return int(self._perms[epoch][gid % n])
+
+    def _expert(self, gid: int) -> tuple[torch.Tensor, str]:
+        i = self.item(gid)
+        flip = self.cfg.random_flip and keyed_uniform(self.cfg.seed, "flip", gid) < 0.5
+        drop = keyed_uniform(self.cfg.seed, "dropout", gid) < self.cfg.prompt_dropout
+        return (self.experts.flipped if flip else self.experts.latents)[i], "" if drop else self.experts.prompts[i]
+
+    def _first_id(self, update: int, micro: int, per_step: int) -> int:
+        return ((update * self.cfg.grad_accumulation + micro) * self.world + self.rank) * per_step
+
+    # --- batches ---------------------------------------------------------------
+    def batch(self, update: int, micro: int) -> PairBatch:
+        return self._dro_batch(update, micro) if self.buffer is not None else self._sft_batch(update, micro)
+
+    def _sft_batch(self, update: int, micro: int) -> PairBatch:
+        first = self._first_id(update, micro, self.cfg.batch_size)
+        gids = range(first, first + self.cfg.batch_size)
+        x0, prompts = zip(*(self._expert(g) for g in gids))
+        x0 = torch.stack(x0)
+        t = torch.tensor([keyed_randint(self.num_train_timesteps, self.cfg.seed, "expert-t", g) for g in gids])
+        noise = torch.stack([keyed_randn(tuple(x0.shape[1:]), self.cfg.seed, "expert-noise", g, 0) for g in gids])
+        dev, dt = self.backbone.device, self.backbone.dtype
+        return PairBatch(x0_e=x0.to(dev, dt), noise_e=noise.to(dev, dt), t=t.to(dev),
+                         cond=self.backbone.encode_prompts(list(prompts)))
+
+    def refill(self, update: int, micro: int) -> None:
+        """Sample this micro-step's new policy trajectories into the buffer."""
+        cfg, backbone = self.cfg, self.backbone
+        first = self._first_id(update, micro, cfg.new_trajectories)
+        ids = list(range(first, first + cfg.new_trajectories))
+        x0, prompts = zip(*(self._expert(j) for j in ids))
+        cond = backbone.encode_prompts(list(prompts))
+        shape = backbone.latent_shape()
+        noise = torch.stack([keyed_randn(shape, cfg.seed, "traj-noise", j) for j in ids]).to(backbone.device, backbone.dtype)
+        stride = self.num_train_timesteps // cfg.rollout_steps
+        offsets = [keyed_randint(stride, cfg.seed, "traj-offset", j) if cfg.perturb_timesteps else 0 for j in ids]
+        grids = [perturbed_grid(self.num_train_timesteps, cfg.rollout_steps, o) for o in offsets]
+        generators = [keyed_generator(cfg.seed, "traj-noise", j, 1) for j in ids]
+        with self.policy.active():
+            traj = rollout(self.policy_predict, lambda: backbone.sampler(cfg.rollout_scheduler), cond, noise, grids,
+                           generators)
+        self.sampler_forwards += len(ids) * cfg.rollout_steps
+        k = cfg.timesteps_per_trajectory
+        steps = torch.stack([torch.randperm(cfg.rollout_steps, generator=keyed_generator(cfg.seed, "steps", j))[:k]
+                             for j in ids])  # (n, k)
+        rows, cols = torch.arange(len(ids)).repeat_interleave(k), steps.flatten()
+        self.buffer.push(
+            x0_e=torch.stack(x0)[rows], x_p=traj.x_t.cpu()[rows, cols], t=traj.t.cpu()[rows, cols],
+            out_p=traj.out.cpu()[rows, cols], cond=cond.to("cpu")[rows],
+            key=torch.tensor(ids).repeat_interleave(k) * cfg.rollout_steps + cols,
+        )
+
+    def _dro_batch(self, update: int, micro: int) -> PairBatch:
+        self.refill(update, micro)
+        cfg, backbone = self.cfg, self.backbone
+        pairs = self.buffer.draw(cfg.batch_size, keyed_generator(cfg.seed, "draw", update, micro, self.rank))
+        # Fresh expert noise on every use of a pair, keyed by the pair and its use count.
+        noise = torch.stack([keyed_randn(tuple(pairs["x0_e"].shape[1:]), cfg.seed, "expert-noise", int(k), int(u))
+                             for k, u in zip(pairs["key"], pairs["uses"])])
+        dev, dt = backbone.device, backbone.dtype
+        return PairBatch(
+            x0_e=pairs["x0_e"].to(dev, dt), noise_e=noise.to(dev, dt), t=pairs["t"].to(dev),
+            cond=ReplayBuffer.conditioning(pairs).to(dev, dt), x_p=pairs["x_p"].to(dev, dt),
+            out_p=pairs["out_p"].to(dev, dt),
+        )
