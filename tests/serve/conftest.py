@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("fastapi", reason="the serve tests need the 'service' extra: pip install 'diffusion-dro[service]'")
-pytest.importorskip("sqlalchemy", reason="the serve tests need the 'service' extra: pip install 'diffusion-dro[service]'")
+NEEDS = "the serve tests need the 'service' extra: pip install 'diffusion-dro[service]'"
+pytest.importorskip("fastapi", reason=NEEDS)
+pytest.importorskip("sqlalchemy", reason=NEEDS)
 
 from fastapi.testclient import TestClient  # noqa: E402
 

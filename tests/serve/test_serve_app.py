@@ -53,8 +53,10 @@ def test_generate_stores_and_registers_images(client, store, page_app):
     assert (res["steps"], res["guidance_scale"], res["width"], res["height"]) == (4, 4.0, 32, 32)
     for image in res["images"]:
         gen = store.get_generation(page_app, image["generation_id"])
-        assert (gen.user_id, gen.model, gen.adapter, gen.seed, gen.steps, gen.cfg_scale) == (user, "toy", None, image["seed"], 4, 4.0)
-        assert (gen.width, gen.height, gen.negative_prompt, gen.image_sha256) == (32, 32, "a large blue cross", image["image_sha256"])
+        assert (gen.user_id, gen.model, gen.adapter, gen.seed, gen.steps, gen.cfg_scale) == (
+            user, "toy", None, image["seed"], 4, 4.0)
+        assert (gen.width, gen.height, gen.negative_prompt, gen.image_sha256) == (
+            32, 32, "a large blue cross", image["image_sha256"])
         r = client.get(image["image_url"])
         assert r.status_code == 200 and r.headers["content-type"] == "image/png"
         assert hashlib.sha256(r.content).hexdigest() == image["image_sha256"]
@@ -92,9 +94,10 @@ def test_page_routes_need_a_session(client):
                                ("post", "/page/events", {"events": []})):
         r = getattr(anonymous, method)(path, json=body)
         assert r.status_code == 401 and r.json()["detail"]["code"] == "no_session"
-    forged = anonymous.post("/page/generate", json={"prompt": "a small red circle"},
-                            headers={"Cookie": "dro_session=u-0000000000000000.forged"})
-    assert forged.status_code == 401
+    for token in ("u-0000000000000000.forged", "u-0.\u00e9t\u00e9", "no-dot"):
+        forged = anonymous.post("/page/generate", json={"prompt": "a small red circle"},
+                                headers={"Cookie": f"dro_session={token}".encode("utf-8")})
+        assert forged.status_code == 401, token
 
 
 def events_of(client, user: str, prefix: str, ids: list[str], round_: str, regenerate: bool) -> list[dict]:

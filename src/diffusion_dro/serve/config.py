@@ -18,12 +18,18 @@ __all__ = ["ServeAppConfig"]
 class ServeAppConfig(ServeConfig):
     """The web app: the feedback store and ingest API (inherited from ``dro feedback serve``), a model and a page."""
 
-    model: str = field(default="toy", metadata={"help": "Model to generate with: 'toy', a diffusers folder, or a hub id."})
-    adapter: str | None = field(default=None, metadata={"help": "LoRA folder (pytorch_lora_weights.safetensors) on top of --model."})
+    model: str = field(default="toy", metadata={"help": "Model to generate with: 'toy', a diffusers folder or a hub id."})
+    adapter: str | None = field(
+        default=None, metadata={"help": "LoRA folder (pytorch_lora_weights.safetensors) on top of --model."}
+    )
     device: str = field(default="auto", metadata={"help": "'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ..."})
     dtype: Literal["fp32", "fp16", "bf16"] = field(default="fp32", metadata={"help": "Weights' dtype."})
-    steps: int = field(default=20, metadata={"help": f"Sampler steps when a request gives none (a request may ask 1-{MAX_STEPS})."})
-    guidance_scale: float = field(default=3.0, metadata={"help": "Classifier-free guidance scale when a request gives none (1 = off)."})
+    steps: int = field(
+        default=20, metadata={"help": f"Sampler steps when a request gives none (a request may ask 1-{MAX_STEPS})."}
+    )
+    guidance_scale: float = field(
+        default=3.0, metadata={"help": "Classifier-free guidance scale when a request gives none (1 = off)."}
+    )
     scheduler: str = field(default="dpmsolver++", metadata={"help": "Sampler name (see models.SCHEDULERS)."})
     app_name: str = field(
         default="web",
@@ -31,7 +37,8 @@ class ServeAppConfig(ServeConfig):
     )
     api_only: bool = field(
         default=False,
-        metadata={"help": "Serve only the feedback ingest API (same as `dro feedback serve`): no model, no page, no /v1/generate."},
+        metadata={"help": "Serve only the feedback ingest API (same as `dro feedback serve`): "
+                          "no model, no page, no /v1/generate."},
     )
     max_waiting: int = field(
         default=8, metadata={"help": "Generation requests allowed to wait for the model; more get 503 busy."}

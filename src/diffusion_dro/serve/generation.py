@@ -43,7 +43,7 @@ def generate_and_store(
     model.check_prompt("prompt", request.prompt)
     if request.negative_prompt:
         model.check_prompt("negative_prompt", request.negative_prompt)
-    steps = request.steps or default_steps
+    steps = default_steps if request.steps is None else request.steps
     guidance = default_guidance_scale if request.guidance_scale is None else request.guidance_scale
     first = request.seed if request.seed is not None else secrets.randbelow(MAX_SEED - MAX_IMAGES + 1)
     seeds = [first + k for k in range(request.num_images)]

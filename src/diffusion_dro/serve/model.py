@@ -25,11 +25,13 @@ from diffusion_dro.serve.errors import Busy
 __all__ = ["ModelService", "TOY_PROMPT_RULE"]
 
 TOY_PROMPT_RULE = "a {size} {colour} {shape}"
-GENERIC_EXAMPLES = ["a watercolour fox in the snow", "a lighthouse at dusk, oil painting", "a bowl of ramen, studio photo"]
+GENERIC_EXAMPLES = ["a watercolour fox in the snow", "a lighthouse at dusk, oil painting",
+                    "a bowl of ramen, studio photo"]
 
 
 class ModelService:
-    def __init__(self, backbone: Backbone, *, model: str, adapter: str | None, scheduler: str, max_waiting: int) -> None:
+    def __init__(self, backbone: Backbone, *, model: str, adapter: str | None, scheduler: str,
+                 max_waiting: int) -> None:
         self.backbone = backbone
         self.model, self.adapter, self.scheduler = model, adapter, scheduler
         self.max_waiting = max_waiting
@@ -42,7 +44,8 @@ class ModelService:
         from diffusion_dro.models.loading import load_backbone
         from diffusion_dro.sample.command import DTYPES, resolve_device
 
-        backbone = load_backbone(config.model, config.adapter, device=resolve_device(config.device), dtype=DTYPES[config.dtype])
+        device, dtype = resolve_device(config.device), DTYPES[config.dtype]
+        backbone = load_backbone(config.model, config.adapter, device=device, dtype=dtype)
         return cls(backbone, model=config.model, adapter=config.adapter, scheduler=config.scheduler,
                    max_waiting=config.max_waiting)
 

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from diffusion_dro.feedback.schemas import Id
 
-__all__ = ["MAX_IMAGES", "MAX_STEPS", "MAX_PROMPT_CHARS", "MAX_SEED", "MAX_GUIDANCE", "GenerateRequest", "ApiGenerateRequest",
-           "GeneratedImage", "GenerateResponse", "PageInfo", "SessionOut"]
+__all__ = ["MAX_IMAGES", "MAX_STEPS", "MAX_PROMPT_CHARS", "MAX_SEED", "MAX_GUIDANCE", "GenerateRequest",
+           "ApiGenerateRequest", "GeneratedImage", "GenerateResponse", "PageInfo", "SessionOut"]
 
 MAX_IMAGES = 8
 MAX_STEPS = 100
@@ -30,9 +30,12 @@ class GenerateRequest(BaseModel):
 
     prompt: Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS, examples=["a small red circle"])]
     negative_prompt: Annotated[str, Field(max_length=MAX_PROMPT_CHARS)] = ""
-    guidance_scale: Annotated[float, Field(ge=0, le=MAX_GUIDANCE, description="Classifier-free guidance (1 = off); default: the "
-                                           "server's --guidance_scale.")] | None = None
-    steps: Annotated[int, Field(ge=1, le=MAX_STEPS, description="Sampler steps; default: the server's --steps.")] | None = None
+    guidance_scale: Annotated[float, Field(
+        ge=0, le=MAX_GUIDANCE, description="Classifier-free guidance (1 = off); default: the server's --guidance_scale."
+    )] | None = None
+    steps: Annotated[int, Field(
+        ge=1, le=MAX_STEPS, description="Sampler steps; default: the server's --steps."
+    )] | None = None
     seed: Annotated[int, Field(ge=0, le=MAX_SEED - MAX_IMAGES)] | None = None
     num_images: Annotated[int, Field(ge=1, le=MAX_IMAGES)] = 4
 

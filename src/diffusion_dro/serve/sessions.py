@@ -75,7 +75,7 @@ class PageSessions:
         if not token or "." not in token:
             return None
         user_id, sig = token.rsplit(".", 1)
-        return user_id if hmac.compare_digest(sig, self._sign(user_id)) else None
+        return user_id if hmac.compare_digest(sig.encode(), self._sign(user_id).encode()) else None
 
     @staticmethod
     def event_prefix(user_id: str) -> str:

@@ -1,4 +1,4 @@
-"""The page's feedback: ``POST /page/events`` and ``GET /page/generations/{id}/image``, authorised by the session cookie.
+"""The page's feedback: ``POST /page/events`` and ``GET /page/generations/{id}/image``, by session cookie.
 
 Events take the public schema of ``POST /v1/events`` and go through the same ingest
 (``feedback.events.ingest_events``: atomic, idempotent by ``client_event_id``), into
@@ -24,7 +24,8 @@ router = APIRouter(prefix="/page", tags=["page"], responses={
 
 
 @router.post("/events", response_model=BatchAck)
-def page_events(body: EventBatch, user: PageUserDep, app: PageAppDep, store: StoreDep, settings: SettingsDep) -> BatchAck:
+def page_events(body: EventBatch, user: PageUserDep, app: PageAppDep, store: StoreDep,
+                settings: SettingsDep) -> BatchAck:
     """Record the page's events (impression, pick, download, regenerate, dwell, ...) for the session's user."""
     if len(body.events) > settings.max_batch:
         raise TooLarge("batch_too_large", f"{len(body.events)} events in one request; the limit is "
