@@ -39,6 +39,7 @@ def test_every_flag_reaches_the_config():
     (["--guidance_scale", "-1"], "--guidance_scale must be in [0, 30.0]"),
     (["--scheduler", "dpm"], "--scheduler 'dpm' is unknown"),
     (["--port", "0"], "--port must be in 1..65535"),
+    (["--app_name", "My Site"], "--app_name 'My Site' must be"),
     (["--max_waiting", "-1"], "--max_waiting must be >= 0"),
     (["--database_url", "feedback.db"], "--database_url 'feedback.db' is not a URL"),
 ])

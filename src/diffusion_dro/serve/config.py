@@ -8,6 +8,7 @@ from typing import Literal
 from diffusion_dro.errors import InputError
 from diffusion_dro.feedback.commands import ServeConfig
 from diffusion_dro.feedback.settings import FeedbackSettings
+from diffusion_dro.feedback.store import APP_NAME
 from diffusion_dro.models.schedulers import check_scheduler_name
 from diffusion_dro.serve.schemas import MAX_GUIDANCE, MAX_STEPS
 
@@ -55,6 +56,9 @@ class ServeAppConfig(ServeConfig):
             raise InputError(f"--max_waiting must be >= 0, got {self.max_waiting}.")
         if not 0 < self.port < 65536:
             raise InputError(f"--port must be in 1..65535, got {self.port}.")
+        if not APP_NAME.match(self.app_name):
+            raise InputError(f"--app_name {self.app_name!r} must be 1-64 lowercase letters, digits, '_' or '-', "
+                             "starting with a letter or digit.")
         check_scheduler_name(self.scheduler)
 
     def feedback_settings(self) -> FeedbackSettings:
