@@ -62,6 +62,13 @@ def _toy_experts():
     return ToyExpertsConfig, toy_experts
 
 
+def _serve():
+    from diffusion_dro.serve.command import serve_command
+    from diffusion_dro.serve.config import ServeAppConfig
+
+    return ServeAppConfig, serve_command
+
+
 def _curate():
     from diffusion_dro.feedback.curate_command import CurateConfig, run_curate
 
@@ -72,11 +79,12 @@ def _curate():
 COMMANDS: dict[str, tuple[str, Callable[[], tuple[type, Callable]]]] = {
     "curate": ("Curate stored feedback (or a folder of favourites) into expert sets, pairs and labels.", _curate),
     "feedback create-app": ("Create a feedback app and print its API key once.", _feedback("create-app")),
-    "feedback serve": ("Serve the feedback ingest API alone (uvicorn).", _feedback("serve")),
+    "feedback serve": ("Serve the feedback ingest API alone (same as `dro serve --api-only`).", _feedback("serve")),
     "feedback stats": ("Summarise what the feedback store holds.", _feedback("stats")),
     "sample": ("Generate images from prompts with a model (and adapter).", _sample),
     "toy experts": ("Build a toy expert set: the top renders by a simulated taste.", _toy_experts),
     "train": ("Fine-tune a model on an expert set with DRO or SFT (LoRA or full).", _train),
+    "serve": ("Serve the web app: generate images, collect implicit feedback (--api-only: the ingest API alone).", _serve),
     "toy pretrain": ("Pre-train the toy base model from scratch.", _toy_pretrain),
     "toy train-judge": ("Train the toy judge CNN from scratch.", _toy_train_judge),
 }
