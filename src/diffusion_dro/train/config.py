@@ -61,7 +61,7 @@ class TrainConfig:
     margin: float = _f(1e-3, "DRO hinge margin.")
     prompt_dropout: float = _f(0.2, "Probability of replacing a pair's prompt by the empty prompt.")
     new_trajectories: int = _f(8, "Policy trajectories sampled per micro-step per process.")
-    timesteps_per_trajectory: int = _f(4, "Steps of each new trajectory that enter the buffer as pairs.")
+    timesteps_per_trajectory: int = _f(1, "Steps of each new trajectory that enter the buffer as pairs.")
     buffer_size: int = _f(32, "Replay buffer capacity, in pairs, per process.")
     policy_refresh: int = _f(1, "Refresh the lagged policy every N optimizer updates.")
     rollout_steps: int = _f(20, "Sampler steps of a policy trajectory.")
