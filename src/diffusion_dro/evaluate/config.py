@@ -34,7 +34,7 @@ class ModelSpec:
 def parse_model_spec(text: str) -> ModelSpec:
     """``NAME=MODEL[,ADAPTER]`` -> ModelSpec, e.g. ``base=toy``, ``dro=toy,runs/x/final``, ``full=runs/y/final``."""
     name, sep, rest = text.partition("=")
-    if not sep or not rest:
+    if not (name and sep and rest):
         raise InputError(
             f"--model {text!r} is not NAME=MODEL[,ADAPTER]. Examples: base=toy, dro=toy,runs/x/final "
             "(a LoRA adapter folder), full=runs/y/final (a fully fine-tuned model folder)."

@@ -84,6 +84,11 @@ def _extra(sections: Sequence[ReportSection], out: Path) -> list[dict]:
     return rendered
 
 
+def number(x: float) -> str:
+    """Scores for people: 3 decimals (1 from 100 up); every digit stays in results.json."""
+    return f"{x:.1f}" if abs(x) >= 100 else f"{x:.3f}"
+
+
 def verdict(entry: dict) -> str:
     """``win`` when the interval lies above 1/2, ``loss`` below, else ``even``."""
     if entry["ci_low"] > 0.5:
@@ -109,7 +114,8 @@ def write_report(results: dict, out_dir: str | Path, extra_sections: Sequence[Re
     out.mkdir(parents=True, exist_ok=True)
     env = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
     env.filters["pct"] = lambda x, d=1: f"{100 * x:.{d}f}"
-    env.filters["num"] = lambda x: f"{x:.4g}"
+    env.filters["num"] = number
+    env.filters["when"] = lambda iso: iso.replace("T", " ")[:16]
     template = env.from_string(files("diffusion_dro.evaluate").joinpath("templates/report.html.j2").read_text())
     models = [m["name"] for m in results["models"]]
     extra = _extra(extra_sections, out)
