@@ -58,7 +58,7 @@ def test_config_errors(tmp_path):
     with pytest.raises(InputError, match="unique.*'base'"):
         EvalConfig(out=out, model=["base=toy", "base=toy"])
     with pytest.raises(InputError, match="at least one --model"):
-        EvalConfig(out=out)
+        EvalConfig(out=out, model=[])
     with pytest.raises(InputError, match="--seeds must be a positive"):
         EvalConfig(out=out, model=["base=toy"], seeds=0)
     with pytest.raises(InputError, match="--exclude-scorer \\['pickscore'\\] not among"):

@@ -71,7 +71,7 @@ def _check_model_exists(spec: ModelSpec) -> None:
 @dataclass
 class EvalConfig:
     out: str = field(metadata={"help": "Output folder: images/, figures/, results.json and report.html."})
-    model: list[str] = field(default_factory=list, metadata={
+    model: list[str] = field(metadata={
         "help": "Models to compare, each NAME=MODEL[,ADAPTER]: e.g. base=toy dro=toy,runs/x/final full=runs/y/final.",
         "metavar": "NAME=MODEL[,ADAPTER]"})
     prompts: str = field(default="toy:heldout", metadata={
