@@ -138,3 +138,16 @@ def test_single_model_gives_means_without_win_rates(tmp_path):
     assert r["protocols"]["per-seed"]["win_rates"] == {} and r["examples"] == []
     assert set(r["protocols"]["per-seed"]["means"]["toy-adherence"]) == {"base"}
     assert "median" not in r["protocols"] and (Path(tmp_path) / "report.html").is_file()
+
+
+def test_prompt_groups_get_their_own_win_rates(tmp_path):
+    prompts = tmp_path / "styles.json"  # hpsv2.benchmark_prompts('all') saved with json.dump
+    prompts.write_text(json.dumps({"round": ["a small red circle", "a large blue circle"],
+                                   "square": ["a small green square", "a small green square"]}))
+    r = run_eval(EvalConfig(out=str(tmp_path / "o"), model=["base=toy", "same=toy"], prompts=str(prompts),
+                            seeds=1, steps=1, scorers="toy-adherence", protocol="per-seed", bootstrap=100))
+    assert r["prompts"]["count"] == 3 and r["prompts"]["duplicates_dropped"] == 1
+    groups = r["protocols"]["per-seed"]["by_group"]
+    assert set(groups) == {"round", "square"}
+    assert groups["round"]["toy-adherence"]["same"]["base"]["pairs"] == 2
+    assert "By prompt group (2 groups)" in (tmp_path / "o" / "report.html").read_text()

@@ -11,6 +11,7 @@ correlated and the question is how a model does on prompts like these.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -56,11 +57,17 @@ def bootstrap_ci(unit_values: np.ndarray, samples: int = 2000, seed: int = 0,
         raise InputError(f"--bootstrap must be a positive number of resamples, got {samples}.")
     if not 0 < level < 1:
         raise InputError(f"--confidence must lie strictly between 0 and 1, got {level}.")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, values.size, size=(samples, values.size))
-    means = values[idx].mean(axis=1)
+    means = values[_resamples(values.size, samples, seed)].mean(axis=1)
     lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
+
+
+@lru_cache(maxsize=4)
+def _resamples(n: int, samples: int, seed: int) -> np.ndarray:
+    """(samples, n) unit indices drawn with replacement; cached, as every interval of a run draws the same."""
+    idx = np.random.default_rng(seed).integers(0, n, size=(samples, n))
+    idx.setflags(write=False)
+    return idx
 
 
 @dataclass(frozen=True)
