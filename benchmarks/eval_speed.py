@@ -30,8 +30,8 @@ def small_lora(folder: Path) -> Path:
     from diffusion_dro.models import attach_lora, load_backbone, save_lora
 
     backbone = load_backbone("toy")
+    torch.manual_seed(0)  # seeds lora_A's Gaussian init too
     attach_lora(backbone.unet, rank=4, targets="attention")
-    torch.manual_seed(0)
     with torch.no_grad():
         for name, p in backbone.unet.named_parameters():
             if "lora_B" in name:
