@@ -36,6 +36,12 @@ def _sample():
     return SampleConfig, run_sample
 
 
+def _eval():
+    from diffusion_dro.evaluate import EvalConfig, run_eval
+
+    return EvalConfig, run_eval
+
+
 def _feedback(name: str):
     def load():
         from diffusion_dro.feedback import commands
@@ -78,6 +84,7 @@ def _curate():
 # name -> loader of (config dataclass, run function); loaders keep start-up light.
 COMMANDS: dict[str, tuple[str, Callable[[], tuple[type, Callable]]]] = {
     "curate": ("Curate stored feedback (or a folder of favourites) into expert sets, pairs and labels.", _curate),
+    "eval": ("Compare models on fixed seeds: win rates with CIs, results.json and report.html.", _eval),
     "feedback create-app": ("Create a feedback app and print its API key once.", _feedback("create-app")),
     "feedback serve": ("Serve the feedback ingest API alone (same as `dro serve --api-only`).", _feedback("serve")),
     "feedback stats": ("Summarise what the feedback store holds.", _feedback("stats")),
