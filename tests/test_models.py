@@ -124,3 +124,23 @@ def test_toy_base_loads_with_toy_vocabulary_check():
     with pytest.raises(InputError, match="'banana'"):
         backbone.encode_prompts(["a small banana circle"])
     assert Path(backbone.source) == Path("toy")
+
+
+@pytest.mark.parametrize("targets", ["attention", "attention+ff", "all"])
+def test_lora_round_trip_for_every_target_set(tmp_path, targets):
+    """A saved adapter reloads exactly, whichever layers it covers (a mixed key format once dropped attention)."""
+    from diffusion_dro.models.lora import attach_lora, save_lora
+
+    trained = load_backbone("toy")
+    attach_lora(trained.unet, 4, alpha=8, targets=targets)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in trained.unet.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.1)
+    save_lora(trained.unet, tmp_path / "lora")
+    reloaded = load_backbone("toy", adapter=str(tmp_path / "lora"))
+    x, t = torch.randn(2, 3, 32, 32), torch.tensor([10, 500])
+    cond = trained.encode_prompts(["a small red circle", ""])
+    with torch.no_grad():
+        assert torch.equal(reloaded.predict(x, t, cond), trained.predict(x, t, cond))

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import torch
 from diffusers import StableDiffusionPipeline
-from diffusers.utils import convert_state_dict_to_diffusers
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
 
@@ -51,8 +50,13 @@ def attach_lora(
 
 
 def lora_state_dict(unet: torch.nn.Module, adapter_name: str = "default") -> dict[str, torch.Tensor]:
-    """The adapter's weights in diffusers naming (no ``unet.`` prefix yet)."""
-    return convert_state_dict_to_diffusers(get_peft_model_state_dict(unet, adapter_name=adapter_name))
+    """The adapter's weights in peft naming (``...lora_A.weight``; no ``unet.`` prefix yet).
+
+    Not ``convert_state_dict_to_diffusers``: it renames attention keys to the old
+    ``lora.down/up`` form but leaves ResNet/feed-forward keys as ``lora_A/B``, and a
+    file mixing both loads with the attention adapters silently dropped.
+    """
+    return get_peft_model_state_dict(unet, adapter_name=adapter_name)
 
 
 def save_lora(unet: torch.nn.Module, folder: str | Path, adapter_name: str = "default") -> Path:
