@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -48,7 +49,7 @@ def test_sigkill_then_resume_is_bit_exact(tmp_path, toy_expert_dir):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     la = (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()
     lb = (killed / "metrics.jsonl").read_text().splitlines()
-    strip = lambda lines: [{k: v for k, v in __import__("json").loads(x).items()  # noqa: E731
+    strip = lambda lines: [{k: v for k, v in json.loads(x).items()  # noqa: E731
                             if k not in ("pairs_per_s", "elapsed_s")} for x in lines]
     assert strip(la) == strip(lb)
 

@@ -12,6 +12,7 @@ gigabytes of frozen base weights per checkpoint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -23,7 +24,7 @@ BUFFERS_FILE = "buffers.pt"
 
 
 def write_checkpoint(run_dir: Path, updates: int, state: dict, per_process: list[dict], keep: int,
-                     extra: callable = None) -> Path:
+                     extra: Callable[[Path], None] | None = None) -> Path:
     """Write ``run_dir/checkpoint-<updates>`` atomically; call on the main process only."""
     final = run_dir / f"checkpoint-{updates}"
     with atomic_dir(final) as tmp:
