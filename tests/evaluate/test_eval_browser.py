@@ -1,41 +1,15 @@
 """report.html in headless Chromium (Playwright): the win-rate table, CI bars, plots and image grids render.
 
-Playwright drives a system Chromium (``/usr/bin/chromium`` from Debian, or ``$DRO_CHROMIUM``)
-because ``playwright install`` needs network; CI installs it with ``.ci/chromium.sh``.
-The test is skipped, saying why, when Playwright or Chromium is missing.
+The ``page`` fixture (tests/conftest.py) drives a system Chromium; the test is skipped,
+saying why, when Playwright or Chromium is missing.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import shutil
 
 import numpy as np
-import pytest
 from PIL import Image
-
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def chromium_path() -> str | None:
-    if os.environ.get("DRO_CHROMIUM"):
-        return os.environ["DRO_CHROMIUM"]
-    return next((p for p in map(shutil.which, CANDIDATES) if p), None)
-
-
-@pytest.fixture(scope="module")
-def page():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (the test extra has it)")
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("no Chromium found (looked for $DRO_CHROMIUM and " + ", ".join(CANDIDATES)
-                    + "); install it with .ci/chromium.sh (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        yield page
-        browser.close()
 
 
 def test_report_renders_tables_bars_plots_and_grids(eval_run, page, tmp_path):

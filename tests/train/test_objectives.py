@@ -65,3 +65,24 @@ def test_sft_hand_worked_and_sign():
     assert torch.allclose(out.loss, torch.ones(2))
     out.loss.sum().backward()
     assert (pred.grad > 0).all()
+
+
+def test_dro_final_sample_negatives_are_noised_with_the_expert_noise():
+    """x0_p in a PairBatch is noised at t with noise_e and its target is that noise: same as passing x_p, out_p."""
+    from diffusion_dro.models.conditioning import Conditioning
+    from diffusion_dro.objectives import PairBatch
+    from diffusion_dro.objectives.base import Nets
+    from diffusion_dro.objectives.dro import DRO
+
+    g = torch.Generator().manual_seed(0)
+    x0_e, x0_p, noise = (torch.randn(3, 2, 4, 4, generator=g) for _ in range(3))
+    t = torch.tensor([10, 500, 900])
+    a = (1 - t.float() / 1000).view(-1, 1, 1, 1)
+    nets = Nets(model=lambda x, t, c: 0.5 * x, ref=lambda x, t, c: 0.25 * x,
+                noisy=lambda x0, n, t: a * x0 + (1 - a) * n, target=lambda x0, n, t: n)
+    cond = Conditioning(hidden=torch.zeros(3, 1, 1))
+    via_x0 = DRO()(nets, PairBatch(x0_e=x0_e, noise_e=noise, t=t, cond=cond, x0_p=x0_p))
+    x_p = a * x0_p + (1 - a) * noise
+    via_states = DRO()(nets, PairBatch(x0_e=x0_e, noise_e=noise, t=t, cond=cond, x_p=x_p, out_p=noise))
+    assert torch.allclose(via_x0.loss, via_states.loss)
+    assert via_x0.metrics["loss_p"].gt(0).all()

@@ -81,3 +81,21 @@ def test_batch_by_accumulation_splits_give_the_same_update(tmp_path, toy_expert_
     la = [json.loads(x)["loss"] for x in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
     lb = [json.loads(x)["loss"] for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert la == pytest.approx(lb, rel=1e-4, abs=1e-7)
+
+
+def test_fresh_trajectory_negatives_have_zero_policy_loss(tmp_path, toy_expert_dir):
+    """Buffer == new pairs per update: every negative comes from the current model, so L_p is 0 (up to float rounding)."""
+    train(cfg(tmp_path, toy_expert_dir, max_steps=3, batch_size=4, new_trajectories=2, timesteps_per_trajectory=2,
+              buffer_size=4, lora_rank=4))
+    metrics = [json.loads(ln) for ln in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(m["loss_p"] < 1e-10 for m in metrics) and metrics[-1]["loss_p_ref"] > 1e-6  # 0 up to rounding
+
+
+def test_final_sample_negatives_train_and_carry_a_policy_loss(tmp_path, toy_expert_dir):
+    """--negatives final: the policy's samples are noised like experts, so L_p > 0 from the first update."""
+    final = train(cfg(tmp_path, toy_expert_dir, max_steps=2, batch_size=4, new_trajectories=1,
+                      timesteps_per_trajectory=4, buffer_size=4, lora_rank=4, negatives="final"))
+    metrics = [json.loads(ln) for ln in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(m["loss_p"] > 0 and m["loss_p_ref"] > 0 for m in metrics)
+    assert metrics[0]["loss_p"] == pytest.approx(metrics[0]["loss_p_ref"])  # model == ref before the first update
+    assert (final / "pytorch_lora_weights.safetensors").is_file()

@@ -75,6 +75,13 @@ def _serve():
     return ServeAppConfig, serve_command
 
 
+def _demo():
+    from diffusion_dro.demo.config import DemoConfig
+    from diffusion_dro.demo.run import run_demo
+
+    return DemoConfig, run_demo
+
+
 def _curate():
     from diffusion_dro.feedback.curate_command import CurateConfig, run_curate
 
@@ -84,6 +91,7 @@ def _curate():
 # name -> loader of (config dataclass, run function); loaders keep start-up light.
 COMMANDS: dict[str, tuple[str, Callable[[], tuple[type, Callable]]]] = {
     "curate": ("Curate stored feedback (or a folder of favourites) into expert sets, pairs and labels.", _curate),
+    "demo": ("Run the whole loop on the toy world: feedback, curation, DRO and SFT, evaluation, report.", _demo),
     "eval": ("Compare models on fixed seeds: win rates with CIs, results.json and report.html.", _eval),
     "feedback create-app": ("Create a feedback app and print its API key once.", _feedback("create-app")),
     "feedback serve": ("Serve the feedback ingest API alone (same as `dro serve --api-only`).", _feedback("serve")),

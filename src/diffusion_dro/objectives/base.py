@@ -3,7 +3,9 @@
 Symbols (shapes): B pairs; x0_e (B, C, H, W) expert images in the denoising space;
 noise_e (B, C, H, W) fresh Gaussian noise for them; t (B,) integer timesteps shared
 by the expert and the negative of a pair; x_p (B, C, H, W) the policy's input
-state at t; out_p (B, C, H, W) the policy's prediction there (epsilon or v).
+state at t; out_p (B, C, H, W) the policy's prediction there (epsilon or v);
+x0_p (B, C, H, W) instead of x_p/out_p: the policy's final sample, which the
+objective noises with ``noise_e`` at t like the expert (``--negatives final``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class PairBatch:
     cond: Conditioning
     x_p: torch.Tensor | None = None  # None for objectives without negatives (SFT)
     out_p: torch.Tensor | None = None
+    x0_p: torch.Tensor | None = None  # final-sample negatives: noised like the expert
 
 
 @dataclass

@@ -70,15 +70,22 @@ class DRO:
             raise InputError(f"--margin must be >= 0, got {self.margin}.")
 
     def __call__(self, nets: Nets, batch: PairBatch) -> ObjectiveOutput:
-        if batch.x_p is None or batch.out_p is None or nets.ref is None:
-            raise ValueError("DRO needs negatives (x_p, out_p) and a reference network")
+        if nets.ref is None or (batch.x0_p is None and (batch.x_p is None or batch.out_p is None)):
+            raise ValueError("DRO needs negatives (x_p and out_p, or x0_p) and a reference network")
         x_e = nets.noisy(batch.x0_e, batch.noise_e, batch.t)
         target_e = nets.target(batch.x0_e, batch.noise_e, batch.t)
+        if batch.x0_p is not None:
+            # Final-sample negatives: the policy's sample is noised with the expert's noise
+            # (paired noise, as in Diffusion-DPO) and its target is that noise.
+            x_p = nets.noisy(batch.x0_p, batch.noise_e, batch.t)
+            target_p = nets.target(batch.x0_p, batch.noise_e, batch.t)
+        else:
+            x_p, target_p = batch.x_p, batch.out_p
         # One forward of each network over experts and negatives together.
-        x = torch.cat([x_e, batch.x_p])
+        x = torch.cat([x_e, x_p])
         t = torch.cat([batch.t, batch.t])
         cond = Conditioning.cat([batch.cond, batch.cond])
         model_e, model_p = nets.model(x, t, cond).chunk(2)
         with torch.no_grad():
             ref_e, ref_p = nets.ref(x, t, cond).chunk(2)
-        return dro_loss(model_e, ref_e, target_e, model_p, ref_p, batch.out_p, self.margin)
+        return dro_loss(model_e, ref_e, target_e, model_p, ref_p, target_p, self.margin)

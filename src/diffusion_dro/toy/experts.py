@@ -26,8 +26,8 @@ from diffusion_dro.toy.world import sample_specs
 class ToyExpertsConfig:
     out: str = field(metadata={"help": "Folder of the expert set to write (images + metadata.jsonl)."})
     taste: str | None = field(default=None, metadata={"help": "Simulated taste, JSON inline or a file (default: the toy default)."})
-    pool: int = field(default=4000, metadata={"help": "Renders of training prompts to choose from."})
-    top_fraction: float = field(default=0.125, metadata={"help": "Fraction of the pool kept (by taste)."})
+    pool: int = field(default=20000, metadata={"help": "Renders of training prompts to choose from (only the kept ones are drawn)."})
+    top_fraction: float = field(default=0.025, metadata={"help": "Fraction of the pool kept (by taste): 500 of 20,000 by default, as the paper kept the top 500."})
     seed: int = field(default=0, metadata={"help": "Seed of the pool."})
     overwrite: bool = field(default=False, metadata={"help": "Replace --out if it exists."})
 

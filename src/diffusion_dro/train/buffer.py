@@ -1,7 +1,8 @@
 """The replay buffer of DRO negatives: a FIFO of training pairs.
 
 A pair is (expert x0, policy input x_t, timestep t, policy output at x_t,
-conditioning, key, use count). Each new trajectory contributes ``timesteps_per_trajectory``
+conditioning, key, use count), or with ``--negatives final`` the policy's final
+sample in place of (x_t, output). Each new trajectory contributes ``timesteps_per_trajectory``
 of its steps; draws are uniform over what the buffer holds (without replacement
 while the buffer is large enough). Everything is tensors, so the buffer saves
 with a checkpoint and comes back exactly.
@@ -26,10 +27,13 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return 0 if not self.data else len(self.data["t"])
 
-    def push(self, *, x0_e: torch.Tensor, x_p: torch.Tensor, t: torch.Tensor, out_p: torch.Tensor,
-             cond: Conditioning, key: torch.Tensor) -> None:
-        """Append pairs (leading axis N on every tensor); the oldest drop out past capacity."""
-        new = {"x0_e": x0_e, "x_p": x_p, "t": t.long(), "out_p": out_p, "key": key.long(),
+    def push(self, *, x0_e: torch.Tensor, t: torch.Tensor, cond: Conditioning, key: torch.Tensor,
+             **negative: torch.Tensor) -> None:
+        """Append pairs (leading axis N on every tensor); the oldest drop out past capacity.
+
+        ``negative`` is ``x_p=, out_p=`` (trajectory states) or ``x0_p=`` (final samples).
+        """
+        new = {"x0_e": x0_e, "t": t.long(), **negative, "key": key.long(),
                "uses": torch.zeros(len(key), dtype=torch.long)}
         for name in COND_FIELDS:
             if (v := getattr(cond, name)) is not None:

@@ -21,6 +21,8 @@ REFERENCE_PRESET: dict[str, object] = {
     "batch_size": 4, "ema_decay": 0.9999, "rollout_steps": 20, "rollout_scheduler": "dpmsolver++",
     "margin": 1e-3, "prompt_dropout": 0.2, "max_grad_norm": 1.0,
 }
+# LoRA learning rates measured on the toy (docs/training.md); full fine-tuning defaults to 1e-4.
+DEFAULT_LR: dict[str, float] = {"dro": 3e-3, "sft": 1e-3}
 PRESETS: dict[str, dict[str, object]] = {"none": {}, "reference": REFERENCE_PRESET}
 
 # Fields that may differ between a run and its resume (budgets and bookkeeping).
@@ -48,7 +50,9 @@ class TrainConfig:
     lora_targets: str = _f("all", f"Layers that get LoRA, one of {sorted(LORA_TARGETS)}.")
     full: bool = _f(False, "Fine-tune every UNet weight (a separate frozen reference is kept).")
     # --- optimisation
-    learning_rate: float = _f(1e-3, "Peak AdamW learning rate.")
+    learning_rate: float | None = _f(
+        None, "Peak AdamW learning rate (default: measured per objective on the toy: DRO 3e-3, SFT 1e-3 with LoRA; "
+        "1e-4 with --full).")
     lr_scheduler: Literal["constant", "cosine", "linear"] = _f("constant", "LR schedule after warm-up.")
     warmup_updates: int = _f(0, "Linear LR warm-up, in optimizer updates.")
     weight_decay: float = _f(0.0, "AdamW weight decay.")
@@ -59,12 +63,15 @@ class TrainConfig:
     mixed_precision: Literal["no", "fp16", "bf16"] = _f("no", "Autocast precision; master weights stay fp32.")
     # --- DRO negatives
     margin: float = _f(1e-3, "DRO hinge margin.")
+    negatives: Literal["trajectory", "final"] = _f(
+        "trajectory", "DRO negatives: 'trajectory' = the paper's (a sampler step's input state and the policy's "
+        "output there); 'final' = the policy's final sample, noised at a random t like the expert.")
     prompt_dropout: float = _f(0.2, "Probability of replacing a pair's prompt by the empty prompt.")
-    new_trajectories: int = _f(8, "Policy trajectories sampled per micro-step per process.")
-    timesteps_per_trajectory: int = _f(1, "Steps of each new trajectory that enter the buffer as pairs.")
-    buffer_size: int = _f(32, "Replay buffer capacity, in pairs, per process.")
+    new_trajectories: int = _f(2, "Policy trajectories sampled per micro-step per process.")
+    timesteps_per_trajectory: int = _f(4, "Pairs each new trajectory puts in the buffer (its steps, or noised copies of its final sample).")
+    buffer_size: int = _f(8, "Replay buffer capacity, in pairs, per process (= new pairs per micro-step: all fresh).")
     policy_refresh: int = _f(1, "Refresh the lagged policy every N optimizer updates.")
-    rollout_steps: int = _f(20, "Sampler steps of a policy trajectory.")
+    rollout_steps: int = _f(10, "Sampler steps of a policy trajectory.")
     rollout_scheduler: str = _f("dpmsolver++", "Sampler of the trajectories (dpmsolver++, euler or ddpm).")
     perturb_timesteps: bool = _f(True, "Random per-sample offset of the trajectory's timestep grid.")
     # --- data
@@ -95,13 +102,17 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}.")
+        if self.learning_rate is None:
+            self.learning_rate = 1e-4 if self.full else DEFAULT_LR[self.objective]
         if self.learning_rate <= 0:
             raise InputError(f"--learning-rate must be positive, got {self.learning_rate}.")
         if not 0 <= self.prompt_dropout < 1:
             raise InputError(f"--prompt-dropout must be in [0, 1), got {self.prompt_dropout}.")
         if not 0 <= self.ema_decay < 1:
             raise InputError(f"--ema-decay must be in [0, 1), got {self.ema_decay}.")
-        if self.timesteps_per_trajectory > self.rollout_steps:
+        if self.negatives not in ("trajectory", "final"):
+            raise InputError(f"--negatives {self.negatives!r} is unknown; choose 'trajectory' or 'final'.")
+        if self.negatives == "trajectory" and self.timesteps_per_trajectory > self.rollout_steps:
             raise InputError(f"--timesteps-per-trajectory ({self.timesteps_per_trajectory}) cannot exceed "
                              f"--rollout-steps ({self.rollout_steps}).")
         if self.max_steps is None and self.max_minutes is None:

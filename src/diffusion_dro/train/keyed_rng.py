@@ -13,7 +13,7 @@ import struct
 
 import torch
 
-PURPOSES = ("data", "traj-noise", "traj-offset", "dropout", "flip", "expert-noise", "expert-t", "draw", "steps")
+PURPOSES = ("data", "traj-noise", "traj-offset", "dropout", "flip", "expert-noise", "expert-t", "draw", "steps", "neg-t")
 
 
 def key_seed(seed: int, purpose: str, *counters: int) -> int:

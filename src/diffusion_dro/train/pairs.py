@@ -114,13 +114,21 @@ class PairSource:
                            generators)
         self.sampler_forwards += len(ids) * cfg.rollout_steps
         k = cfg.timesteps_per_trajectory
+        rows = torch.arange(len(ids)).repeat_interleave(k)
+        x0_e, cond = torch.stack(x0)[rows], cond.to("cpu")[rows]
+        if cfg.negatives == "final":
+            # k pairs per final sample, each at its own uniformly drawn t.
+            keys = torch.tensor(ids).repeat_interleave(k) * k + torch.arange(k).repeat(len(ids))
+            t = torch.tensor([keyed_randint(self.num_train_timesteps, cfg.seed, "neg-t", int(key)) for key in keys])
+            self.buffer.push(x0_e=x0_e, t=t, cond=cond, key=keys, x0_p=traj.final.cpu()[rows])
+            return
         steps = torch.stack([torch.randperm(cfg.rollout_steps, generator=keyed_generator(cfg.seed, "steps", j))[:k]
                              for j in ids])  # (n, k)
-        rows, cols = torch.arange(len(ids)).repeat_interleave(k), steps.flatten()
+        cols = steps.flatten()
         self.buffer.push(
-            x0_e=torch.stack(x0)[rows], x_p=traj.x_t.cpu()[rows, cols], t=traj.t.cpu()[rows, cols],
-            out_p=traj.out.cpu()[rows, cols], cond=cond.to("cpu")[rows],
+            x0_e=x0_e, t=traj.t.cpu()[rows, cols], cond=cond,
             key=torch.tensor(ids).repeat_interleave(k) * cfg.rollout_steps + cols,
+            x_p=traj.x_t.cpu()[rows, cols], out_p=traj.out.cpu()[rows, cols],
         )
 
     def _dro_batch(self, update: int, micro: int) -> PairBatch:
@@ -131,8 +139,6 @@ class PairSource:
         noise = torch.stack([keyed_randn(tuple(pairs["x0_e"].shape[1:]), cfg.seed, "expert-noise", int(k), int(u))
                              for k, u in zip(pairs["key"], pairs["uses"])])
         dev, dt = backbone.device, backbone.dtype
-        return PairBatch(
-            x0_e=pairs["x0_e"].to(dev, dt), noise_e=noise.to(dev, dt), t=pairs["t"].to(dev),
-            cond=ReplayBuffer.conditioning(pairs).to(dev, dt), x_p=pairs["x_p"].to(dev, dt),
-            out_p=pairs["out_p"].to(dev, dt),
-        )
+        negative = {k: pairs[k].to(dev, dt) for k in ("x_p", "out_p", "x0_p") if k in pairs}
+        return PairBatch(x0_e=pairs["x0_e"].to(dev, dt), noise_e=noise.to(dev, dt), t=pairs["t"].to(dev),
+                         cond=ReplayBuffer.conditioning(pairs).to(dev, dt), **negative)

@@ -1,0 +1,52 @@
+"""``dro demo`` options: one dataclass mapped 1:1 onto flags; every stage's knobs live here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from diffusion_dro.errors import InputError
+from diffusion_dro.toy.taste import parse_taste
+
+
+def _f(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class DemoConfig:
+    out: str = _f("runs/demo", "Run folder; re-running with the same folder resumes where it stopped.")
+    taste: str | None = _f(None, "The simulated users' taste, JSON inline or a file (default: the toy default).")
+    minutes: float = _f(6.0, "Training wall-clock budget shared by DRO and SFT (each gets half).")
+    seed: int = _f(0, "Seed of the simulated users, their images and training.")
+    skip_baseline: bool = _f(False, "Train DRO only (its budget stays half of --minutes).")
+    # --- feedback
+    impressions: int = _f(160, "Image sets shown to simulated users (each set: --set-size images of one prompt).")
+    set_size: int = _f(4, "Images per shown set.")
+    users: int = _f(6, "Simulated users (same taste, each with their own noise).")
+    temperature: float = _f(0.3, "Noise of the users' choices (Gumbel scale, in taste units).")
+    app_steps: int = _f(10, "Sampler steps of the images the app shows.")
+    app_guidance: float = _f(3.0, "Guidance scale of the images the app shows.")
+    # --- curation
+    top_fraction: float = _f(0.08, "Share of the shown images that become experts (dro curate --top_fraction).")
+    # --- evaluation
+    eval_seeds: int = _f(8, "Seeds per held-out prompt in the evaluation (16 prompts x seeds pairs).")
+    overwrite: bool = _f(False, "Delete --out first and start over.")
+    progress: bool = _f(True, "Show progress bars.")
+
+    def __post_init__(self) -> None:
+        for name in ("impressions", "set_size", "users", "app_steps", "eval_seeds"):
+            if getattr(self, name) <= 0:
+                raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}.")
+        if self.set_size < 2:
+            raise InputError(f"--set-size must be at least 2 (a pick needs alternatives), got {self.set_size}.")
+        if self.minutes <= 0:
+            raise InputError(f"--minutes must be positive, got {self.minutes}.")
+        if not 0 < self.top_fraction <= 1:
+            raise InputError(f"--top-fraction must be in (0, 1], got {self.top_fraction}.")
+        if self.temperature < 0:
+            raise InputError(f"--temperature must be >= 0, got {self.temperature}.")
+        parse_taste(self.taste)  # a bad taste fails now, not after minutes of work
+
+    @property
+    def method_minutes(self) -> float:
+        return self.minutes / 2

@@ -1,0 +1,100 @@
+"""Demo stage 1-2: the feedback service in-process, the base's images, simulated users reacting through HTTP.
+
+The service is the real ingest API (``feedback.api.create_app``) on an SQLite store
+in ``OUT/feedback``, driven through ``fastapi.testclient.TestClient`` (real requests,
+no socket). The app shows sets of images the shipped toy base generates for
+training prompts; each simulated user (``feedback.simulate``) scores what they see
+with their true taste, read from pixels by the toy judge, and picks, dwells,
+downloads or regenerates. ``simulation.json`` is written last: a folder without it
+is an interrupted stage and is redone from scratch (it takes a minute).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from diffusion_dro.demo.config import DemoConfig
+from diffusion_dro.feedback.simulate import Candidate, SimulatedUser, Simulator, TrueTaste
+from diffusion_dro.toy.taste import parse_taste
+
+APP = "demo"
+DONE = "simulation.json"
+BATCH_SETS = 8  # sets per UNet batch (32 images: the fastest batch on 2 CPU cores)
+
+
+def judge_taste(scorer) -> TrueTaste:
+    """A user's true taste of generated images: the toy judge's expected taste score."""
+
+    def taste(cands) -> np.ndarray:
+        images = torch.from_numpy(np.stack([c.image for c in cands])).permute(0, 3, 1, 2).float()
+        return scorer.score_batch(images, [c.prompt for c in cands]).double().numpy()
+
+    return taste
+
+
+def generated_sets(cfg: DemoConfig, rng: np.random.Generator) -> Iterator[list[Candidate]]:
+    """Sets of ``cfg.set_size`` base images of one training prompt, generated ``BATCH_SETS`` sets at a time."""
+    from diffusion_dro.data.prompts import load_prompt_set
+    from diffusion_dro.models.loading import load_backbone
+    from diffusion_dro.sample.generate import SampleSettings, generate
+
+    backbone = load_backbone("toy", device="cpu")
+    settings = SampleSettings(steps=cfg.app_steps, guidance_scale=cfg.app_guidance)
+    train_prompts = load_prompt_set("toy:train").unique().prompts
+    made = 0
+    while made < cfg.impressions:
+        n = min(BATCH_SETS, cfg.impressions - made)
+        prompts = [train_prompts[i] for i in rng.integers(len(train_prompts), size=n)]
+        flat = [p for p in prompts for _ in range(cfg.set_size)]
+        seeds = [int(s) for s in rng.integers(2**31 - 1, size=len(flat))]
+        images = ((generate(backbone, flat, seeds, settings) + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+        for i in range(n):
+            block = range(i * cfg.set_size, (i + 1) * cfg.set_size)
+            yield [Candidate(flat[j], images[j]) for j in block]
+        made += n
+
+
+def collect_feedback(cfg: DemoConfig, folder: Path) -> dict:
+    """Run the simulated app once; returns (and writes to ``folder/simulation.json``) what happened."""
+    done = folder / DONE
+    if done.is_file():
+        return json.loads(done.read_text())
+    if folder.exists():
+        shutil.rmtree(folder)  # an interrupted simulation: redo it whole
+    from fastapi.testclient import TestClient
+
+    from diffusion_dro.feedback.api import create_app
+    from diffusion_dro.feedback.settings import FeedbackSettings
+    from diffusion_dro.score.toy import load_toy_taste
+
+    rng = np.random.default_rng(cfg.seed)
+    taste = judge_taste(load_toy_taste(taste=parse_taste(cfg.taste)))
+    users = [SimulatedUser(f"user-{u}", taste, temperature=cfg.temperature) for u in range(cfg.users)]
+    sets = generated_sets(cfg, rng)
+    counts: dict[str, int] = {}
+    true_scores: list[float] = []
+    with TestClient(create_app(FeedbackSettings(data_root=str(folder)))) as client:
+        client.headers["X-API-Key"] = client.app.state.feedback_store.create_app(APP)
+
+        def next_set(_rng, _k):
+            cands = next(sets)
+            true_scores.extend(taste(cands).tolist())
+            return cands
+
+        sim = Simulator(client, rng, set_size=cfg.set_size, make_set=next_set, model="toy")
+        for n in tqdm(range(cfg.impressions), desc="feedback", unit="set", disable=not cfg.progress):
+            for action in sim.show([users[n % len(users)]]):
+                counts[action] = counts.get(action, 0) + 1
+        stats = client.get("/v1/stats").json()
+    summary = {"app": APP, "impressions": cfg.impressions, "images": cfg.impressions * cfg.set_size,
+               "users": cfg.users, "actions": counts, "stats": stats,
+               "mean_true_taste_shown": float(np.mean(true_scores))}
+    done.write_text(json.dumps(summary, indent=2))
+    return summary

@@ -1,0 +1,154 @@
+"""``dro demo``: each stage is an ordinary command's Python API, run in order, each resumable.
+
+    OUT/feedback/   the feedback store (SQLite + images) and simulation.json   (dro serve --api-only)
+    OUT/curated/    expert/, pairs.jsonl, labels.jsonl, summary.json           (dro curate)
+    OUT/train/dro/, OUT/train/sft/   run folders with final/                   (dro train)
+    OUT/eval/       images/, results.json, report.html                         (dro eval)
+    OUT/report.html a pointer to eval/report.html;  OUT/demo.json  stage times and the table
+
+A stage whose output is complete is skipped on a re-run; training resumes from its
+newest checkpoint (``dro train --resume``) and evaluation reuses generated images.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from diffusion_dro.demo.config import DemoConfig
+from diffusion_dro.errors import InputError
+
+STAGES = ("feedback", "curate", "train dro", "train sft", "evaluate", "report")
+
+
+class _Log:
+    """Stage headers, one-line summaries and stage times accumulated across resumes in ``demo.json``."""
+
+    def __init__(self, out: Path, total: int):
+        self.path, self.total, self.n = out / "demo.json", total, 0
+        self.state = json.loads(self.path.read_text()) if self.path.is_file() else {"stage_seconds": {}}
+
+    def stage(self, name: str, what: str) -> float:
+        self.n += 1
+        print(f"\n[{self.n}/{self.total}] {name}: {what}", flush=True)
+        return time.monotonic()
+
+    def done(self, name: str, started: float, summary: str) -> None:
+        spent = self.state["stage_seconds"].get(name, 0.0) + time.monotonic() - started
+        self.state["stage_seconds"][name] = round(spent, 1)
+        self.save()
+        print(f"      {summary}  ({spent:.0f} s)", flush=True)
+
+    def save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=2))
+        tmp.replace(self.path)
+
+
+def _train(cfg: DemoConfig, objective: str, experts: Path, run: Path) -> Path:
+    from diffusion_dro.train.config import TrainConfig
+    from diffusion_dro.train.loop import train
+
+    final = run / "final"
+    if (final / "training_summary.json").is_file():
+        return final
+    train(TrainConfig(out=str(run), experts=str(experts), objective=objective, model="toy",
+                      max_minutes=cfg.method_minutes, resume=True, seed=cfg.seed, progress=cfg.progress,
+                      checkpoint_every=25))
+    return final
+
+
+def _expert_taste(expert_dir: Path, taste: str | None) -> float:
+    """Mean true taste of the curated experts, read by the toy judge."""
+    from diffusion_dro.data.expert_read import load_expert_images, read_expert_set
+    from diffusion_dro.score.toy import load_toy_taste
+
+    items = read_expert_set(expert_dir)
+    images = load_expert_images(items, 32)
+    scorer = load_toy_taste(taste=taste)
+    return float(scorer.score_batch((images + 1) / 2, [i.prompt for i in items]).mean())
+
+
+def table_lines(results: dict, names: list[str]) -> list[str]:
+    per_seed = results["protocols"]["per-seed"]
+    means, wins = per_seed["means"], per_seed["win_rates"]
+    lines = [f"{'model':<6} {'win vs base (taste) [95% CI]':<30} {'mean taste':>10} {'adherence':>10}"]
+    for m in names:
+        if m == "base":
+            w = "-"
+        else:
+            e = wins["toy-taste"][m]["base"]
+            w = f"{100 * e['win_rate']:.1f}% [{100 * e['ci_low']:.1f}, {100 * e['ci_high']:.1f}]"
+        lines.append(f"{m:<6} {w:<30} {means['toy-taste'][m]['mean']:>10.3f} "
+                     f"{100 * means['toy-adherence'][m]['mean']:>9.1f}%")
+    return lines
+
+
+def run_demo(cfg: DemoConfig) -> dict:
+    from diffusion_dro.demo.feedback_stage import APP, collect_feedback
+    from diffusion_dro.demo.report import feedback_section, image_grid, training_curves
+    from diffusion_dro.evaluate import EvalConfig, run_eval, write_report
+    from diffusion_dro.feedback.curate_command import CurateConfig, run_curate
+
+    out = Path(cfg.out)
+    if out.exists() and cfg.overwrite:
+        shutil.rmtree(out)
+    if out.exists() and not (out / "demo.json").is_file():
+        raise InputError(f"--out {out} exists but is not a demo folder; choose another folder.")
+    out.mkdir(parents=True, exist_ok=True)
+    methods = ["dro"] if cfg.skip_baseline else ["dro", "sft"]
+    log = _Log(out, len(STAGES) - (1 if cfg.skip_baseline else 0))
+    log.state["config"] = vars(cfg)
+    log.save()
+
+    t = log.stage("feedback", f"{cfg.users} simulated users react to {cfg.impressions} sets of "
+                  f"{cfg.set_size} base images through the feedback API")
+    fb = collect_feedback(cfg, out / "feedback")
+    log.done("feedback", t, f"{fb['images']} images, actions {fb['actions']}, store {out / 'feedback'}")
+
+    t = log.stage("curate", f"the top {100 * cfg.top_fraction:g}% of shown images by feedback become experts")
+    curated_dir = out / "curated"
+    if not (curated_dir / "summary.json").is_file():
+        run_curate(CurateConfig(data_root=str(out / "feedback"), out_dir=str(curated_dir), app=APP,
+                                top_fraction=cfg.top_fraction, overwrite=True))
+    curated = json.loads((curated_dir / "summary.json").read_text())
+    expert_taste = _expert_taste(curated_dir / "expert", cfg.taste)
+    log.done("curate", t, f"{curated['expert']} experts (mean true taste {expert_taste:.2f} vs "
+             f"{fb['mean_true_taste_shown']:.2f} shown), {curated['pairs']} pairs")
+
+    runs = {}
+    for m in methods:
+        t = log.stage(f"train {m}", f"{m.upper()} from the toy base for {cfg.method_minutes:g} min (LoRA)")
+        runs[m] = out / "train" / m
+        final = _train(cfg, m, curated_dir / "expert", runs[m])
+        summary = json.loads((final / "training_summary.json").read_text())
+        log.done(f"train {m}", t, f"{summary['updates']} updates -> {final}")
+
+    t = log.stage("evaluate", f"base vs {' vs '.join(methods)} on held-out prompts x {cfg.eval_seeds} seeds")
+    names = ["base", *methods]
+    results = run_eval(EvalConfig(
+        out=str(out / "eval"), model=["base=toy", *(f"{m}=toy,{runs[m] / 'final'}" for m in methods)],
+        prompts="toy:heldout", seeds=cfg.eval_seeds, scorers="toy-taste,toy-adherence", taste=cfg.taste,
+        title="dro demo: base vs SFT vs DRO on the toy world" if "sft" in methods else "dro demo: base vs DRO"))
+    log.done("evaluate", t, f"{len(results['prompts']['items'])} prompts x {len(results['seeds'])} seeds")
+
+    t = log.stage("report", "image grids, training curves and feedback statistics")
+    figures = out / "eval" / "demo-figures"
+    figures.mkdir(exist_ok=True)
+    sections = [image_grid(results, names), training_curves(runs, figures),
+                feedback_section(fb, curated, expert_taste)]
+    report = write_report(results, out / "eval", sections)
+    (out / "report.html").write_text(
+        '<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=eval/report.html">'
+        '<a href="eval/report.html">report</a>\n')
+    lines = table_lines(results, names)
+    log.state["table"] = lines
+    log.done("report", t, str(report))
+
+    print("\n" + "\n".join(lines))
+    total = sum(log.state["stage_seconds"].values())
+    print(f"\nstages (s): {json.dumps(log.state['stage_seconds'])}, total {total / 60:.1f} min")
+    print(f"report: {report}")
+    return {"results": results, "report": str(report), "table": lines, "stage_seconds": log.state["stage_seconds"]}

@@ -1,0 +1,140 @@
+"""A shortened ``dro demo`` end to end: every artefact written and well-formed, re-runs resume, the report renders.
+
+Tiny budget: 12 sets of 4 base images for 2 simulated users, a few seconds of DRO and
+SFT, one seed per held-out prompt. The numbers are meaningless at this size; the test
+checks the wiring and the files, the benchmark (BENCHMARKS.md) the result.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from diffusion_dro.cli.main import main
+from diffusion_dro.data.expert_read import read_expert_set
+from diffusion_dro.demo import DemoConfig
+from diffusion_dro.errors import InputError
+
+TINY = ["--impressions", "12", "--users", "2", "--eval_seeds", "1", "--top_fraction", "0.25", "--no_progress"]
+
+
+def demo_args(out: Path, minutes: float = 0.15) -> list[str]:
+    return ["demo", "--out", str(out), "--minutes", str(minutes), *TINY]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "run"
+    assert main(demo_args(out)) == 0
+    return out
+
+
+def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
+    out = demo_run
+    state = json.loads((out / "demo.json").read_text())
+    assert set(state["stage_seconds"]) == {"feedback", "curate", "train dro", "train sft", "evaluate", "report"}
+    assert len(state["table"]) == 4 and state["table"][1].startswith("base")
+
+    sim = json.loads((out / "feedback" / "simulation.json").read_text())
+    assert sim["images"] == 48 and sim["stats"]["generations_with_image"] == 48
+    assert sum(sim["actions"].values()) == 12 and sim["stats"]["events"]["impression"] == 12
+    assert (out / "feedback" / "feedback.db").is_file()
+
+    curated = json.loads((out / "curated" / "summary.json").read_text())
+    experts = read_expert_set(out / "curated" / "expert")  # validates every image and caption
+    assert 0 < len(experts) == curated["expert"] <= 12  # at most 25% of the 48 shown images
+
+    for m in ("dro", "sft"):
+        final = out / "train" / m / "final"
+        assert (final / "pytorch_lora_weights.safetensors").is_file()
+        summary = json.loads((final / "training_summary.json").read_text())
+        assert summary["updates"] > 0
+        assert json.loads((out / "train" / m / "config.json").read_text())["objective"] == m
+
+    results = json.loads((out / "eval" / "results.json").read_text())
+    assert [m["name"] for m in results["models"]] == ["base", "dro", "sft"]
+    win = results["protocols"]["per-seed"]["win_rates"]["toy-taste"]["dro"]["base"]
+    assert 0 <= win["ci_low"] <= win["win_rate"] <= win["ci_high"] <= 1
+    report = (out / "eval" / "report.html").read_text()
+    for title in ("Same prompts, same seeds", "Training", "Feedback and curation"):
+        assert title in report
+    curves = [p.relative_to(out / "eval").as_posix() for p in (out / "eval" / "figures").glob("*training_curves.png")]
+    assert len(curves) == 1
+    for src in results["images"]["pattern"].format(model="dro", prompt_index=0, seed=0), curves[0]:
+        assert f'src="{src}"' in report and (out / "eval" / src).is_file()
+    assert "eval/report.html" in (out / "report.html").read_text()
+
+
+def test_rerun_resumes_instead_of_restarting(demo_run, capsys):
+    out = demo_run
+    weights = out / "train" / "dro" / "final" / "pytorch_lora_weights.safetensors"
+    before = weights.stat().st_mtime_ns, (out / "feedback" / "simulation.json").read_text()
+    started = time.monotonic()
+    assert main(demo_args(out)) == 0
+    assert time.monotonic() - started < 60  # nothing regenerated or retrained
+    assert (weights.stat().st_mtime_ns, (out / "feedback" / "simulation.json").read_text()) == before
+    printed = capsys.readouterr().out
+    assert "win vs base" in printed and "report:" in printed
+
+
+def test_bad_inputs_fail_early_with_the_fix(tmp_path):
+    with pytest.raises(InputError, match="--taste"):
+        DemoConfig(out=str(tmp_path / "x"), taste="{not json")
+    with pytest.raises(InputError, match="--minutes"):
+        DemoConfig(out=str(tmp_path / "x"), minutes=0)
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "mine.txt").write_text("keep me")
+    assert main(["demo", "--out", str(tmp_path / "taken"), *TINY]) == 2  # not a demo folder: refused, untouched
+    assert (tmp_path / "taken" / "mine.txt").read_text() == "keep me"
+
+
+def test_report_renders_in_chromium(demo_run, page, tmp_path):
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((demo_run / "report.html").as_uri())  # follows the pointer to eval/report.html
+    page.wait_for_url("**/eval/report.html")
+    page.wait_for_load_state("load")
+    assert page.locator("#winrates-per-seed").is_visible()
+    grid = page.locator("table.grid img.px")
+    assert grid.count() == 8 * 1 * 3  # the first 8 held-out prompts x 1 seed x base, dro, sft
+    sizes = page.eval_on_selector_all("img", "els => els.map(e => [e.complete, e.naturalWidth, e.getAttribute('src')])")
+    assert sizes and all(done and width > 0 for done, width, _ in sizes), [s for s in sizes if not s[1]]
+    assert not errors
+    png = page.screenshot(full_page=True)
+    (tmp_path / "demo-report.png").write_bytes(png)
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32)
+    assert image.shape[0] > 2000 and image.std() > 20
+
+
+def test_killed_during_training_resumes_from_the_checkpoint(tmp_path):
+    """SIGKILL once DRO has written a checkpoint; the re-run continues it (no update redone) and finishes."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "diffusion_dro.cli.main", *demo_args(out, minutes=1.0)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = out / "train" / "dro"
+    deadline = time.monotonic() + 300
+    while not list(run.glob("checkpoint-*[0-9]")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the demo ended before DRO wrote a checkpoint"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run / "final").exists()
+    kept = max(int(p.name.split("-")[1]) for p in run.glob("checkpoint-*[0-9]"))
+
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"resuming from update {kept}" in done.stdout
+    updates = [json.loads(line)["update"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert updates == list(range(1, len(updates) + 1))  # continued, each update logged once
+    assert (out / "eval" / "report.html").is_file()
