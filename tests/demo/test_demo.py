@@ -87,6 +87,13 @@ def test_rerun_resumes_instead_of_restarting(demo_run, capsys):
     assert "win vs base" in printed and "report:" in printed
 
 
+def test_rerun_with_other_options_is_refused(demo_run, capsys):
+    before = (demo_run / "demo.json").read_text()
+    assert main([*demo_args(demo_run), "--taste", '{"fill": {"outline": 1}}']) == 2
+    assert "--taste None -> " in capsys.readouterr().err
+    assert (demo_run / "demo.json").read_text() == before
+
+
 def test_bad_inputs_fail_early_with_the_fix(tmp_path):
     with pytest.raises(InputError, match="--taste"):
         DemoConfig(out=str(tmp_path / "x"), taste="{not json")

@@ -21,6 +21,8 @@ from diffusion_dro.demo.config import DemoConfig
 from diffusion_dro.errors import InputError
 
 STAGES = ("feedback", "curate", "train dro", "train sft", "evaluate", "report")
+# Options a resumed demo may change: they do not alter any finished stage's output.
+RESUMABLE = {"out", "minutes", "skip_baseline", "eval_seeds", "overwrite", "progress"}
 
 
 class _Log:
@@ -100,6 +102,12 @@ def run_demo(cfg: DemoConfig) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     methods = ["dro"] if cfg.skip_baseline else ["dro", "sft"]
     log = _Log(out, len(STAGES) - (1 if cfg.skip_baseline else 0))
+    before = log.state.get("config", {})
+    changed = sorted(k for k, v in vars(cfg).items() if k not in RESUMABLE and k in before and before[k] != v)
+    if changed:
+        diffs = ", ".join(f"--{k.replace('_', '-')} {before[k]!r} -> {getattr(cfg, k)!r}" for k in changed)
+        raise InputError(f"--out {out} holds a demo run with other options ({diffs}); re-run with the same "
+                         "options to resume, pass --overwrite to start over, or choose another --out.")
     log.state["config"] = vars(cfg)
     log.save()
 
