@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import tempfile
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -25,19 +26,8 @@ import torch
 
 from diffusion_dro.evaluate import EvalConfig, run_eval
 
-
-def small_lora(folder: Path) -> Path:
-    from diffusion_dro.models import attach_lora, load_backbone, save_lora
-
-    backbone = load_backbone("toy")
-    torch.manual_seed(0)  # seeds lora_A's Gaussian init too
-    attach_lora(backbone.unet, rank=4, targets="attention")
-    with torch.no_grad():
-        for name, p in backbone.unet.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.1)
-    save_lora(backbone.unet, folder)
-    return folder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "evaluate"))
+from eval_fixtures import save_random_lora  # noqa: E402  -- the evaluation tests' random LoRA
 
 
 def loadavg() -> list[float]:
@@ -53,7 +43,7 @@ def main() -> None:
     args = ap.parse_args()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        lora = small_lora(Path(tmp) / "lora")
+        lora = save_random_lora(Path(tmp) / "lora", std=0.1)
         for batch in args.batch_sizes:
             before = loadavg()
             wall, cpu = time.perf_counter(), time.process_time()

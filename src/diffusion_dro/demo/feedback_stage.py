@@ -75,20 +75,20 @@ def collect_feedback(cfg: DemoConfig, folder: Path) -> dict:
     from diffusion_dro.score.toy import load_toy_taste
 
     rng = np.random.default_rng(cfg.seed)
-    taste = judge_taste(load_toy_taste(taste=parse_taste(cfg.taste)))
+    judge = judge_taste(load_toy_taste(taste=parse_taste(cfg.taste)))
+    true_scores: list[float] = []
+
+    def taste(cands) -> np.ndarray:  # each set is shown to one user, so this records every shown image once
+        scores = judge(cands)
+        true_scores.extend(scores.tolist())
+        return scores
+
     users = [SimulatedUser(f"user-{u}", taste, temperature=cfg.temperature) for u in range(cfg.users)]
     sets = generated_sets(cfg, rng)
     counts: dict[str, int] = {}
-    true_scores: list[float] = []
     with TestClient(create_app(FeedbackSettings(data_root=str(folder)))) as client:
         client.headers["X-API-Key"] = client.app.state.feedback_store.create_app(APP)
-
-        def next_set(_rng, _k):
-            cands = next(sets)
-            true_scores.extend(taste(cands).tolist())
-            return cands
-
-        sim = Simulator(client, rng, set_size=cfg.set_size, make_set=next_set, model="toy")
+        sim = Simulator(client, rng, set_size=cfg.set_size, make_set=lambda _rng, _k: next(sets), model="toy")
         for n in tqdm(range(cfg.impressions), desc="feedback", unit="set", disable=not cfg.progress):
             for action in sim.show([users[n % len(users)]]):
                 counts[action] = counts.get(action, 0) + 1

@@ -44,9 +44,9 @@ def training_curves(runs: dict[str, Path], out: Path) -> ReportSection:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    metrics = {name: read_metrics(run) for name, run in runs.items()}
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for name, run in runs.items():
-        rows = read_metrics(run)
+    for name, rows in metrics.items():
         if not rows:
             continue
         t = [r["elapsed_s"] / 60 for r in rows]
@@ -64,8 +64,7 @@ def training_curves(runs: dict[str, Path], out: Path) -> ReportSection:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     lines = []
-    for name, run in runs.items():
-        rows = read_metrics(run)
+    for name, rows in metrics.items():
         if rows:
             last = rows[-1]
             lines.append(f"<li><b>{html.escape(name)}</b>: {last['update']} updates in {last['elapsed_s'] / 60:.1f} "
