@@ -86,3 +86,31 @@ def test_dro_final_sample_negatives_are_noised_with_the_expert_noise():
     via_states = DRO()(nets, PairBatch(x0_e=x0_e, noise_e=noise, t=t, cond=cond, x_p=x_p, out_p=noise))
     assert torch.allclose(via_x0.loss, via_states.loss)
     assert via_x0.metrics["loss_p"].gt(0).all()
+
+
+def test_dro_with_policy_is_model_equals_the_full_computation():
+    """When out_p is the model's own output, skipping model(x_p) changes neither the loss nor the gradient."""
+    from diffusion_dro.models.conditioning import Conditioning
+    from diffusion_dro.objectives import PairBatch
+    from diffusion_dro.objectives.base import Nets
+    from diffusion_dro.objectives.dro import DRO
+
+    g = torch.Generator().manual_seed(1)
+    x0_e, noise, x_p = (torch.randn(3, 2, 4, 4, generator=g) for _ in range(3))
+    t = torch.tensor([10, 500, 900])
+    w = torch.tensor(0.7, requires_grad=True)
+    model = lambda x, t, c: w * x  # noqa: E731
+    nets = Nets(model=model, ref=lambda x, t, c: 0.2 * x, noisy=lambda x0, n, t: 0.5 * x0 + 0.5 * n,
+                target=lambda x0, n, t: n)
+    cond = Conditioning(hidden=torch.zeros(3, 1, 1))
+    out_p = model(x_p, t, cond).detach()
+    results, grads = [], []
+    for shortcut in (False, True):
+        batch = PairBatch(x0_e=x0_e, noise_e=noise, t=t, cond=cond, x_p=x_p, out_p=out_p, policy_is_model=shortcut)
+        out = DRO()(nets, batch)
+        (g_w,) = torch.autograd.grad(out.loss.sum(), w)
+        results.append(out)
+        grads.append(g_w)
+    torch.testing.assert_close(results[0].loss, results[1].loss)
+    torch.testing.assert_close(grads[0], grads[1])
+    assert results[1].metrics["loss_p"].eq(0).all() and results[1].metrics["loss_p_ref"].gt(0).all()

@@ -8,10 +8,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from diffusion_dro.data.expert_read import load_expert_images, read_expert_set
 from diffusion_dro.models.loading import load_backbone
 from diffusion_dro.train.config import TrainConfig
 from diffusion_dro.train.loop import train
 from diffusion_dro.train.networks import TrainNetworks
+from diffusion_dro.train.pairs import PairSource, encode_experts
+from diffusion_dro.train.policy import LaggedPolicy
 
 FAST = dict(rollout_steps=4, progress=False, checkpoint_every=100, device="cpu")
 
@@ -83,12 +86,42 @@ def test_batch_by_accumulation_splits_give_the_same_update(tmp_path, toy_expert_
     assert la == pytest.approx(lb, rel=1e-4, abs=1e-7)
 
 
-def test_fresh_trajectory_negatives_have_zero_policy_loss(tmp_path, toy_expert_dir):
-    """Buffer == new pairs per update: every negative comes from the current model, so L_p is 0 (up to float rounding)."""
+def test_fresh_pairs_hold_the_models_own_output(tmp_path, toy_expert_dir):
+    """The fresh-pair shortcut's premise: pairs sampled during this update carry model(x_p) as out_p."""
+    c = cfg(tmp_path, toy_expert_dir, max_steps=2, batch_size=4, new_trajectories=2, timesteps_per_trajectory=2,
+            buffer_size=8, lora_rank=4)
+    backbone = load_backbone("toy")
+    nets = TrainNetworks(backbone, c, needs_reference=True)
+    with torch.no_grad():
+        for p in nets.trainable:
+            p.add_(0.05 * torch.randn_like(p))  # a trained-looking adapter
+    records = read_expert_set(toy_expert_dir)
+    experts = encode_experts(backbone, load_expert_images(records, backbone.resolution), [r.prompt for r in records])
+    policy = LaggedPolicy(nets.trainable, refresh_every=1)
+    source = PairSource(backbone=backbone, experts=experts, cfg=c, world=1, rank=0, policy=policy,
+                        policy_predict=nets.predictor(nets.unet))
+    batch = source.batch(0, 0)
+    assert batch.policy_is_model
+    with torch.no_grad():
+        own = nets.predictor(nets.unet)(batch.x_p, batch.t, batch.cond)
+    torch.testing.assert_close(own, batch.out_p, atol=1e-5, rtol=1e-5)
+    assert not torch.equal(batch.out_p, nets.ref_predict(batch.x_p, batch.t, batch.cond))
+    # One update later the first pairs are stale: a draw that includes them is not marked.
+    policy.before_update(0)
+    with torch.no_grad():
+        for p in nets.trainable:
+            p.add_(0.01)
+    policy.after_update(1)
+    source.refill(1, 0)
+    assert source.buffer.data["by_model"].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+def test_fresh_pairs_train_with_zero_policy_loss(tmp_path, toy_expert_dir):
+    """Buffer == new pairs per update: every negative comes from the current model, so L_p = 0."""
     train(cfg(tmp_path, toy_expert_dir, max_steps=3, batch_size=4, new_trajectories=2, timesteps_per_trajectory=2,
               buffer_size=4, lora_rank=4))
     metrics = [json.loads(ln) for ln in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert all(m["loss_p"] < 1e-10 for m in metrics) and metrics[-1]["loss_p_ref"] > 1e-6  # 0 up to rounding
+    assert all(m["loss_p"] == 0 for m in metrics) and metrics[-1]["loss_p_ref"] > 1e-6
 
 
 def test_final_sample_negatives_train_and_carry_a_policy_loss(tmp_path, toy_expert_dir):

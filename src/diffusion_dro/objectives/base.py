@@ -6,6 +6,9 @@ by the expert and the negative of a pair; x_p (B, C, H, W) the policy's input
 state at t; out_p (B, C, H, W) the policy's prediction there (epsilon or v);
 x0_p (B, C, H, W) instead of x_p/out_p: the policy's final sample, which the
 objective noises with ``noise_e`` at t like the expert (``--negatives final``).
+``policy_is_model``: out_p is the current model's own output at x_p (the policy was
+the model when it sampled, and no update happened since), so model(x_p) == out_p
+up to rounding and an objective may skip recomputing it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class PairBatch:
     x_p: torch.Tensor | None = None  # None for objectives without negatives (SFT)
     out_p: torch.Tensor | None = None
     x0_p: torch.Tensor | None = None  # final-sample negatives: noised like the expert
+    policy_is_model: bool = False
 
 
 @dataclass

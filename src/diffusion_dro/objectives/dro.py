@@ -81,11 +81,15 @@ class DRO:
             target_p = nets.target(batch.x0_p, batch.noise_e, batch.t)
         else:
             x_p, target_p = batch.x_p, batch.out_p
-        # One forward of each network over experts and negatives together.
         x = torch.cat([x_e, x_p])
         t = torch.cat([batch.t, batch.t])
         cond = Conditioning.cat([batch.cond, batch.cond])
-        model_e, model_p = nets.model(x, t, cond).chunk(2)
+        if batch.policy_is_model and batch.x0_p is None:
+            # Fresh pairs: model(x_p) IS out_p (same weights, same input), so L_p = 0 and
+            # its gradient is 0; only the expert half needs the model's forward and backward.
+            model_e, model_p = nets.model(x_e, batch.t, batch.cond), batch.out_p
+        else:
+            model_e, model_p = nets.model(x, t, cond).chunk(2)  # experts and negatives in one forward
         with torch.no_grad():
             ref_e, ref_p = nets.ref(x, t, cond).chunk(2)
         return dro_loss(model_e, ref_e, target_e, model_p, ref_p, target_p, self.margin)

@@ -1,7 +1,8 @@
 """The replay buffer of DRO negatives: a FIFO of training pairs.
 
 A pair is (expert x0, policy input x_t, timestep t, policy output at x_t,
-conditioning, key, use count), or with ``--negatives final`` the policy's final
+conditioning, key, use count, ``by_model``: the update during which the policy
+that sampled it was the model itself, or -1), or with ``--negatives final`` the policy's final
 sample in place of (x_t, output). Each new trajectory contributes ``timesteps_per_trajectory``
 of its steps; draws are uniform over what the buffer holds (without replacement
 while the buffer is large enough). Everything is tensors, so the buffer saves
@@ -28,13 +29,14 @@ class ReplayBuffer:
         return 0 if not self.data else len(self.data["t"])
 
     def push(self, *, x0_e: torch.Tensor, t: torch.Tensor, cond: Conditioning, key: torch.Tensor,
-             **negative: torch.Tensor) -> None:
+             by_model: int = -1, **negative: torch.Tensor) -> None:
         """Append pairs (leading axis N on every tensor); the oldest drop out past capacity.
 
         ``negative`` is ``x_p=, out_p=`` (trajectory states) or ``x0_p=`` (final samples).
+        ``by_model``: the optimizer update during which the sampling policy equalled the model.
         """
         new = {"x0_e": x0_e, "t": t.long(), **negative, "key": key.long(),
-               "uses": torch.zeros(len(key), dtype=torch.long)}
+               "uses": torch.zeros(len(key), dtype=torch.long), "by_model": torch.full((len(key),), by_model)}
         for name in COND_FIELDS:
             if (v := getattr(cond, name)) is not None:
                 new[f"cond.{name}"] = v
@@ -63,3 +65,5 @@ class ReplayBuffer:
     def load_state_dict(self, state: dict) -> None:
         self.capacity = state["capacity"]
         self.data = dict(state["data"])
+        if self.data and "by_model" not in self.data:  # checkpoints from before the column existed
+            self.data["by_model"] = torch.full_like(self.data["key"], -1)

@@ -72,6 +72,8 @@ class TrainConfig:
     buffer_size: int = _f(8, "Replay buffer capacity, in pairs, per process (= new pairs per micro-step: all fresh).")
     policy_refresh: int = _f(1, "Refresh the lagged policy every N optimizer updates.")
     rollout_steps: int = _f(10, "Sampler steps of a policy trajectory.")
+    merged_rollouts: bool = _f(
+        True, "LoRA: sample trajectories with a plain UNet copy holding base + adapter (faster; one more UNet in memory).")
     rollout_scheduler: str = _f("dpmsolver++", "Sampler of the trajectories (dpmsolver++, euler or ddpm).")
     perturb_timesteps: bool = _f(True, "Random per-sample offset of the trajectory's timestep grid.")
     # --- data

@@ -34,6 +34,7 @@ from diffusion_dro.objectives import Nets, make_objective
 from diffusion_dro.train.checkpointing import atomic_dir, list_checkpoints
 from diffusion_dro.train.config import TrainConfig
 from diffusion_dro.train.metrics_log import MetricsLog
+from diffusion_dro.train.merged_policy import MergedSampler
 from diffusion_dro.train.networks import TrainNetworks
 from diffusion_dro.train.pairs import PairSource, encode_experts
 from diffusion_dro.train.policy import LaggedPolicy
@@ -108,8 +109,9 @@ def train(cfg: TrainConfig) -> Path | None:
         noisy=train_sched.add_noise,
         target=(lambda x0, eps, t: train_sched.get_velocity(x0, eps, t)) if v_pred else (lambda x0, eps, t: eps),
     )
+    merged = MergedSampler(nets.unet) if policy is not None and not cfg.full and cfg.merged_rollouts else None
     source = PairSource(backbone=backbone, experts=experts, cfg=cfg, world=world, rank=rank, policy=policy,
-                        policy_predict=nets.predictor(nets.unet))
+                        policy_predict=nets.predictor(nets.unet), merged=merged)
 
     updates, elapsed, pairs_seen = 0, 0.0, 0
     found = read_checkpoint(out) if cfg.resume else None

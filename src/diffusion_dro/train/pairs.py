@@ -15,6 +15,7 @@ from diffusion_dro.models.backbone import Backbone
 from diffusion_dro.objectives import PairBatch
 from diffusion_dro.train.buffer import ReplayBuffer
 from diffusion_dro.train.keyed_rng import keyed_generator, keyed_randint, keyed_randn, keyed_uniform
+from diffusion_dro.train.merged_policy import MergedSampler
 from diffusion_dro.train.policy import LaggedPolicy
 from diffusion_dro.train.rollout import Predict, perturbed_grid, rollout
 
@@ -54,10 +55,11 @@ class PairSource:
     """Makes the PairBatch of micro-step ``(update, micro)`` on process ``rank`` of ``world``."""
 
     def __init__(self, *, backbone: Backbone, experts: ExpertData, cfg, world: int, rank: int,
-                 policy: LaggedPolicy | None = None, policy_predict: Predict | None = None):
+                 policy: LaggedPolicy | None = None, policy_predict: Predict | None = None,
+                 merged: MergedSampler | None = None):
         self.backbone, self.experts, self.cfg = backbone, experts, cfg
         self.world, self.rank = world, rank
-        self.policy, self.policy_predict = policy, policy_predict
+        self.policy, self.policy_predict, self.merged = policy, policy_predict, merged
         self.buffer = ReplayBuffer(cfg.buffer_size) if policy is not None else None
         self.num_train_timesteps = backbone.scheduler_config.get("num_train_timesteps", 1000)
         self._perms: dict[int, torch.Tensor] = {}
@@ -110,24 +112,26 @@ class PairSource:
         grids = [perturbed_grid(self.num_train_timesteps, cfg.rollout_steps, o) for o in offsets]
         generators = [keyed_generator(cfg.seed, "traj-noise", j, 1) for j in ids]
         with self.policy.active():
-            traj = rollout(self.policy_predict, lambda: backbone.sampler(cfg.rollout_scheduler), cond, noise, grids,
+            predict = self.policy_predict if self.merged is None else self.merged.predict(self.policy.version)
+            traj = rollout(predict, lambda: backbone.sampler(cfg.rollout_scheduler), cond, noise, grids,
                            generators)
         self.sampler_forwards += len(ids) * cfg.rollout_steps
         k = cfg.timesteps_per_trajectory
+        by_model = update if self.policy.is_model else -1
         rows = torch.arange(len(ids)).repeat_interleave(k)
         x0_e, cond = torch.stack(x0)[rows], cond.to("cpu")[rows]
         if cfg.negatives == "final":
             # k pairs per final sample, each at its own uniformly drawn t.
             keys = torch.tensor(ids).repeat_interleave(k) * k + torch.arange(k).repeat(len(ids))
             t = torch.tensor([keyed_randint(self.num_train_timesteps, cfg.seed, "neg-t", int(key)) for key in keys])
-            self.buffer.push(x0_e=x0_e, t=t, cond=cond, key=keys, x0_p=traj.final.cpu()[rows])
+            self.buffer.push(x0_e=x0_e, t=t, cond=cond, key=keys, by_model=by_model, x0_p=traj.final.cpu()[rows])
             return
         steps = torch.stack([torch.randperm(cfg.rollout_steps, generator=keyed_generator(cfg.seed, "steps", j))[:k]
                              for j in ids])  # (n, k)
         cols = steps.flatten()
         self.buffer.push(
             x0_e=x0_e, t=traj.t.cpu()[rows, cols], cond=cond,
-            key=torch.tensor(ids).repeat_interleave(k) * cfg.rollout_steps + cols,
+            key=torch.tensor(ids).repeat_interleave(k) * cfg.rollout_steps + cols, by_model=by_model,
             x_p=traj.x_t.cpu()[rows, cols], out_p=traj.out.cpu()[rows, cols],
         )
 
@@ -140,5 +144,7 @@ class PairSource:
                              for k, u in zip(pairs["key"], pairs["uses"])])
         dev, dt = backbone.device, backbone.dtype
         negative = {k: pairs[k].to(dev, dt) for k in ("x_p", "out_p", "x0_p") if k in pairs}
+        # Pairs sampled by the model during this update: the model has not changed since.
+        fresh = bool((pairs["by_model"] == update).all())
         return PairBatch(x0_e=pairs["x0_e"].to(dev, dt), noise_e=noise.to(dev, dt), t=pairs["t"].to(dev),
-                         cond=ReplayBuffer.conditioning(pairs).to(dev, dt), **negative)
+                         cond=ReplayBuffer.conditioning(pairs).to(dev, dt), policy_is_model=fresh, **negative)

@@ -23,6 +23,7 @@ class LaggedPolicy:
         self.params = params
         self.refresh_every = refresh_every
         self.snapshot: list[torch.Tensor] | None = None  # None: the policy is the model
+        self.version = 0  # changes whenever the policy's values do (caches key on it)
 
     def before_update(self, updates_done: int) -> None:
         """Call just before optimizer update number ``updates_done + 1`` changes the model."""
@@ -33,6 +34,13 @@ class LaggedPolicy:
         """Call after the update; ``updates_done`` counts it. Refreshes on multiples of ``refresh_every``."""
         if updates_done % self.refresh_every == 0:
             self.snapshot = None
+        if self.snapshot is None:  # the policy follows the model, which just changed
+            self.version += 1
+
+    @property
+    def is_model(self) -> bool:
+        """True while the policy holds the model's current values (no lagged snapshot)."""
+        return self.snapshot is None
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
@@ -55,3 +63,4 @@ class LaggedPolicy:
     def load_state_dict(self, state: dict) -> None:
         snap = state["snapshot"]
         self.snapshot = None if snap is None else [s.to(p.device, p.dtype) for s, p in zip(snap, self.params)]
+        self.version += 1
