@@ -57,7 +57,7 @@ def test_resume_with_changed_options_is_refused(tmp_path, toy_expert_dir, capsys
             "--no-progress", "--device", "cpu"]
     assert main(base) == 0
     assert main([*base, "--resume", "--learning-rate", "0.1"]) == 2
-    assert "--learning-rate 0.003 -> 0.1" in capsys.readouterr().err  # the DRO default, resolved and saved
+    assert "--learning-rate 0.002 -> 0.1" in capsys.readouterr().err  # the DRO default, resolved and saved
     assert main([*base[:6], "2", *base[7:], "--resume"]) == 0  # a larger step budget is fine
     assert json.loads((tmp_path / "run" / "final" / "training_summary.json").read_text())["updates"] == 2
 

@@ -22,7 +22,7 @@ REFERENCE_PRESET: dict[str, object] = {
     "margin": 1e-3, "prompt_dropout": 0.2, "max_grad_norm": 1.0,
 }
 # LoRA learning rates measured on the toy (docs/training.md); full fine-tuning defaults to 1e-4.
-DEFAULT_LR: dict[str, float] = {"dro": 3e-3, "sft": 1e-3}
+DEFAULT_LR: dict[str, float] = {"dro": 2e-3, "sft": 1e-3}
 PRESETS: dict[str, dict[str, object]] = {"none": {}, "reference": REFERENCE_PRESET}
 
 # Fields that may differ between a run and its resume (budgets and bookkeeping).
@@ -51,7 +51,7 @@ class TrainConfig:
     full: bool = _f(False, "Fine-tune every UNet weight (a separate frozen reference is kept).")
     # --- optimisation
     learning_rate: float | None = _f(
-        None, "Peak AdamW learning rate (default: measured per objective on the toy: DRO 3e-3, SFT 1e-3 with LoRA; "
+        None, "Peak AdamW learning rate (default: measured per objective on the toy: DRO 2e-3, SFT 1e-3 with LoRA; "
         "1e-4 with --full).")
     lr_scheduler: Literal["constant", "cosine", "linear"] = _f("constant", "LR schedule after warm-up.")
     warmup_updates: int = _f(0, "Linear LR warm-up, in optimizer updates.")
@@ -59,7 +59,7 @@ class TrainConfig:
     max_grad_norm: float = _f(1.0, "Clip the global gradient norm to this (0 disables).")
     batch_size: int = _f(8, "Training pairs per micro-step per process.")
     grad_accumulation: int = _f(1, "Micro-steps per optimizer update.")
-    ema_decay: float = _f(0.0, "EMA decay of the trained weights (0: no EMA); final/ holds the EMA when on.")
+    ema_decay: float = _f(0.995, "EMA decay of the trained weights (0: no EMA); final/ holds the EMA when on.")
     mixed_precision: Literal["no", "fp16", "bf16"] = _f("no", "Autocast precision; master weights stay fp32.")
     # --- DRO negatives
     margin: float = _f(1e-3, "DRO hinge margin.")
@@ -71,7 +71,7 @@ class TrainConfig:
     timesteps_per_trajectory: int = _f(4, "Pairs each new trajectory puts in the buffer (its steps, or noised copies of its final sample).")
     buffer_size: int = _f(8, "Replay buffer capacity, in pairs, per process (= new pairs per micro-step: all fresh).")
     policy_refresh: int = _f(1, "Refresh the lagged policy every N optimizer updates.")
-    rollout_steps: int = _f(10, "Sampler steps of a policy trajectory.")
+    rollout_steps: int = _f(5, "Sampler steps of a policy trajectory.")
     merged_rollouts: bool = _f(
         True, "LoRA: sample trajectories with a plain UNet copy holding base + adapter (faster; one more UNet in memory).")
     rollout_scheduler: str = _f("dpmsolver++", "Sampler of the trajectories (dpmsolver++, euler or ddpm).")
