@@ -114,3 +114,15 @@ def test_dro_with_policy_is_model_equals_the_full_computation():
     torch.testing.assert_close(results[0].loss, results[1].loss)
     torch.testing.assert_close(grads[0], grads[1])
     assert results[1].metrics["loss_p"].eq(0).all() and results[1].metrics["loss_p_ref"].gt(0).all()
+
+
+def test_min_snr_weights_by_hand():
+    from types import SimpleNamespace
+
+    from diffusion_dro.objectives.weighting import min_snr_weights
+
+    sched = SimpleNamespace(alphas_cumprod=torch.tensor([10 / 11, 2 / 3], dtype=torch.float64))  # SNR 10 and 2
+    t = torch.tensor([0, 1, 0])
+    assert torch.allclose(min_snr_weights(sched, t, 5.0, v_prediction=False), torch.tensor([0.5, 1.0, 0.5]))
+    assert torch.allclose(min_snr_weights(sched, t, 5.0, v_prediction=True), torch.tensor([5 / 11, 2 / 3, 5 / 11]))
+    assert torch.equal(min_snr_weights(sched, t, None, v_prediction=False), torch.ones(3))

@@ -132,3 +132,20 @@ def test_final_sample_negatives_train_and_carry_a_policy_loss(tmp_path, toy_expe
     assert all(m["loss_p"] > 0 and m["loss_p_ref"] > 0 for m in metrics)
     assert metrics[0]["loss_p"] == pytest.approx(metrics[0]["loss_p_ref"])  # model == ref before the first update
     assert (final / "pytorch_lora_weights.safetensors").is_file()
+
+
+def test_min_snr_weighting_scales_the_trained_loss(tmp_path, toy_expert_dir):
+    # Same first batch in every run (keyed draws): gamma above every SNR is the plain loss
+    # bit-exactly; gamma 1e-3 is below the SNR of all but the noisiest timesteps of the toy's
+    # linear schedule, so it weighs (nearly) every pair below 1 and the optimised loss shrinks.
+    def first(name, **kw):
+        final = train(cfg(tmp_path, toy_expert_dir, name=name, objective="sft", max_steps=1, batch_size=4, **kw))
+        metrics = json.loads((tmp_path / name / "metrics.jsonl").read_text().splitlines()[0])
+        return metrics, load_file(final / "pytorch_lora_weights.safetensors")
+
+    plain, w_plain = first("plain")
+    huge, w_huge = first("huge", snr_gamma=1e12)
+    low, _ = first("low", snr_gamma=1e-3)
+    assert plain["loss"] == pytest.approx(plain["loss_e"])
+    assert huge["loss"] == plain["loss"] and all(torch.equal(w_plain[k], w_huge[k]) for k in w_plain)
+    assert low["loss_e"] == plain["loss_e"] and low["loss"] < 0.5 * plain["loss"]

@@ -19,7 +19,7 @@ REFERENCE_PRESET: dict[str, object] = {
     "new_trajectories": 4, "buffer_size": 4, "timesteps_per_trajectory": 1, "policy_refresh": 1,
     "learning_rate": 1e-4, "lr_scheduler": "constant", "warmup_updates": 0, "grad_accumulation": 16,
     "batch_size": 4, "ema_decay": 0.9999, "rollout_steps": 20, "rollout_scheduler": "dpmsolver++",
-    "margin": 1e-3, "prompt_dropout": 0.2, "max_grad_norm": 1.0,
+    "margin": 1e-3, "prompt_dropout": 0.2, "max_grad_norm": 1.0, "snr_gamma": None,
 }
 # LoRA learning rates measured on the toy (docs/training.md); full fine-tuning defaults to 1e-4.
 DEFAULT_LR: dict[str, float] = {"dro": 2e-3, "sft": 1e-3}
@@ -61,6 +61,8 @@ class TrainConfig:
     grad_accumulation: int = _f(1, "Micro-steps per optimizer update.")
     ema_decay: float = _f(0.995, "EMA decay of the trained weights (0: no EMA); final/ holds the EMA when on.")
     mixed_precision: Literal["no", "fp16", "bf16"] = _f("no", "Autocast precision; master weights stay fp32.")
+    snr_gamma: float | None = _f(None, "Min-SNR-gamma loss weighting over timesteps (e.g. 5; default: off, every "
+                                 "timestep weighs 1).")
     # --- DRO negatives
     margin: float = _f(1e-3, "DRO hinge margin.")
     negatives: Literal["trajectory", "final"] = _f(
@@ -108,6 +110,8 @@ class TrainConfig:
             self.learning_rate = 1e-4 if self.full else DEFAULT_LR[self.objective]
         if self.learning_rate <= 0:
             raise InputError(f"--learning-rate must be positive, got {self.learning_rate}.")
+        if self.snr_gamma is not None and self.snr_gamma <= 0:
+            raise InputError(f"--snr-gamma must be positive (5 is usual), got {self.snr_gamma}.")
         if not 0 <= self.prompt_dropout < 1:
             raise InputError(f"--prompt-dropout must be in [0, 1), got {self.prompt_dropout}.")
         if not 0 <= self.ema_decay < 1:

@@ -31,6 +31,7 @@ from diffusion_dro.models.loading import load_backbone, resolve_ref
 from diffusion_dro.models.lora import save_lora
 from diffusion_dro.models.schedulers import check_scheduler_name
 from diffusion_dro.objectives import Nets, make_objective
+from diffusion_dro.objectives.weighting import min_snr_weights
 from diffusion_dro.train.checkpointing import atomic_dir, list_checkpoints
 from diffusion_dro.train.config import TrainConfig
 from diffusion_dro.train.metrics_log import MetricsLog
@@ -164,7 +165,7 @@ def train(cfg: TrainConfig) -> Path | None:
             with contextlib.nullcontext() if last else accelerator.no_sync(model):
                 with accelerator.autocast():
                     result = objective(net_fns, batch)
-                loss = result.loss.mean()
+                loss = (result.loss * min_snr_weights(train_sched, batch.t, cfg.snr_gamma, v_pred)).mean()
                 accelerator.backward(loss / cfg.grad_accumulation)
             sums["loss"] += loss.item() / cfg.grad_accumulation
             for k, v in result.metrics.items():
