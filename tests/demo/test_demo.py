@@ -59,7 +59,8 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
         assert (final / "pytorch_lora_weights.safetensors").is_file()
         summary = json.loads((final / "training_summary.json").read_text())
         assert summary["updates"] > 0
-        assert json.loads((out / "train" / m / "config.json").read_text())["objective"] == m
+        config = json.loads((out / "train" / m / "config.json").read_text())
+        assert (config["objective"], config["snr_gamma"], config["prompt_dropout"]) == (m, 5.0, 0.0)  # demo defaults
 
     results = json.loads((out / "eval" / "results.json").read_text())
     assert [m["name"] for m in results["models"]] == ["base", "dro", "sft"]
@@ -98,6 +99,10 @@ def test_bad_inputs_fail_early_with_the_fix(tmp_path):
         DemoConfig(out=str(tmp_path / "x"), taste="{not json")
     with pytest.raises(InputError, match="--minutes"):
         DemoConfig(out=str(tmp_path / "x"), minutes=0)
+    with pytest.raises(InputError, match="--snr-gamma"):
+        DemoConfig(out=str(tmp_path / "x"), snr_gamma=-1)
+    with pytest.raises(InputError, match="--prompt-dropout"):
+        DemoConfig(out=str(tmp_path / "x"), prompt_dropout=1.0)
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "mine.txt").write_text("keep me")
     assert main(["demo", "--out", str(tmp_path / "taken"), *TINY]) == 2  # not a demo folder: refused, untouched

@@ -20,14 +20,17 @@ class DemoConfig:
     seed: int = _f(0, "Seed of the simulated users, their images and training.")
     skip_baseline: bool = _f(False, "Train DRO only (its budget stays half of --minutes).")
     # --- feedback
-    impressions: int = _f(160, "Image sets shown to simulated users (each set: --set-size images of one prompt).")
+    impressions: int = _f(512, "Image sets shown to simulated users (each set: --set-size images of one prompt).")
     set_size: int = _f(4, "Images per shown set.")
     users: int = _f(6, "Simulated users (same taste, each with their own noise).")
     temperature: float = _f(0.3, "Noise of the users' choices (Gumbel scale, in taste units).")
-    app_steps: int = _f(10, "Sampler steps of the images the app shows.")
+    app_steps: int = _f(6, "Sampler steps of the images the app shows.")
     app_guidance: float = _f(3.0, "Guidance scale of the images the app shows.")
     # --- curation
     top_fraction: float = _f(0.08, "Share of the shown images that become experts (dro curate --top_fraction).")
+    # --- training (both methods; every other TrainConfig field keeps its default)
+    snr_gamma: float = _f(5.0, "Min-SNR-gamma loss weighting (dro train --snr-gamma); 0 turns it off.")
+    prompt_dropout: float = _f(0.0, "Prompt dropout of training (dro train --prompt-dropout).")
     # --- evaluation
     eval_seeds: int = _f(8, "Seeds per held-out prompt in the evaluation (16 prompts x seeds pairs).")
     overwrite: bool = _f(False, "Delete --out first and start over.")
@@ -43,6 +46,10 @@ class DemoConfig:
             raise InputError(f"--minutes must be positive, got {self.minutes}.")
         if not 0 < self.top_fraction <= 1:
             raise InputError(f"--top-fraction must be in (0, 1], got {self.top_fraction}.")
+        if self.snr_gamma < 0:
+            raise InputError(f"--snr-gamma must be >= 0 (0: off), got {self.snr_gamma}.")
+        if not 0 <= self.prompt_dropout < 1:
+            raise InputError(f"--prompt-dropout must be in [0, 1), got {self.prompt_dropout}.")
         if self.temperature < 0:
             raise InputError(f"--temperature must be >= 0, got {self.temperature}.")
         parse_taste(self.taste)  # a bad taste fails now, not after minutes of work

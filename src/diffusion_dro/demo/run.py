@@ -58,7 +58,7 @@ def _train(cfg: DemoConfig, objective: str, experts: Path, run: Path) -> Path:
         return final
     train(TrainConfig(out=str(run), experts=str(experts), objective=objective, model="toy",
                       max_minutes=cfg.method_minutes, resume=True, seed=cfg.seed, progress=cfg.progress,
-                      checkpoint_every=25))
+                      checkpoint_every=25, snr_gamma=cfg.snr_gamma or None, prompt_dropout=cfg.prompt_dropout))
     return final
 
 
