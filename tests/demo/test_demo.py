@@ -42,7 +42,7 @@ def demo_run(tmp_path_factory) -> Path:
 def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
     out = demo_run
     state = json.loads((out / "demo.json").read_text())
-    assert set(state["stage_seconds"]) == {"feedback", "curate", "train dro", "train sft", "evaluate", "report"}
+    assert set(state["stage_seconds"]) == {"feedback", "curate", "train", "evaluate", "report"}
     assert len(state["table"]) == 4 and state["table"][1].startswith("base")
 
     sim = json.loads((out / "feedback" / "simulation.json").read_text())
@@ -127,6 +127,18 @@ def test_report_renders_in_chromium(demo_run, page, tmp_path):
     assert image.shape[0] > 2000 and image.std() > 20
 
 
+def _processes_naming(path: Path) -> list[int]:
+    """Live processes whose command line mentions ``path`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(path).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def test_killed_during_training_resumes_from_the_checkpoint(tmp_path):
     """SIGKILL once DRO has written a checkpoint; the re-run continues it (no update redone) and finishes."""
     out = tmp_path / "run"
@@ -140,6 +152,11 @@ def test_killed_during_training_resumes_from_the_checkpoint(tmp_path):
     assert proc.poll() is None, "the demo ended before DRO wrote a checkpoint"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    if sys.platform.startswith("linux"):  # the training processes died with the demo (PR_SET_PDEATHSIG)
+        deadline = time.monotonic() + 10
+        while _processes_naming(out) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _processes_naming(out)
     assert not (run / "final").exists()
     kept = max(int(p.name.split("-")[1]) for p in run.glob("checkpoint-*[0-9]"))
 

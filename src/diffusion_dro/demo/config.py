@@ -16,9 +16,10 @@ def _f(default, help: str):
 class DemoConfig:
     out: str = _f("runs/demo", "Run folder; re-running with the same folder resumes where it stopped.")
     taste: str | None = _f(None, "The simulated users' taste, JSON inline or a file (default: the toy default).")
-    minutes: float = _f(6.0, "Training wall-clock budget shared by DRO and SFT (each gets half).")
+    minutes: float = _f(4.0, "Training wall clock: DRO and SFT train side by side this long, each on half of "
+                        "the CPU threads.")
     seed: int = _f(0, "Seed of the simulated users, their images and training.")
-    skip_baseline: bool = _f(False, "Train DRO only (its budget stays half of --minutes).")
+    skip_baseline: bool = _f(False, "Train DRO only (for --minutes, on every CPU thread).")
     # --- feedback
     impressions: int = _f(512, "Image sets shown to simulated users (each set: --set-size images of one prompt).")
     set_size: int = _f(4, "Images per shown set.")
@@ -53,7 +54,3 @@ class DemoConfig:
         if self.temperature < 0:
             raise InputError(f"--temperature must be >= 0, got {self.temperature}.")
         parse_taste(self.taste)  # a bad taste fails now, not after minutes of work
-
-    @property
-    def method_minutes(self) -> float:
-        return self.minutes / 2

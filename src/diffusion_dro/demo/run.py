@@ -2,7 +2,8 @@
 
     OUT/feedback/   the feedback store (SQLite + images) and simulation.json   (dro serve --api-only)
     OUT/curated/    expert/, pairs.jsonl, labels.jsonl, summary.json           (dro curate)
-    OUT/train/dro/, OUT/train/sft/   run folders with final/                   (dro train)
+    OUT/train/dro/, OUT/train/sft/   run folders with final/, trained side by side  (dro train)
+    OUT/train/<method>.json, .log    each process's resolved options and output
     OUT/eval/       images/, results.json, report.html                         (dro eval)
     OUT/report.html a pointer to eval/report.html;  OUT/demo.json  stage times and the table
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from diffusion_dro.demo.config import DemoConfig
 from diffusion_dro.errors import InputError
 
-STAGES = ("feedback", "curate", "train dro", "train sft", "evaluate", "report")
+STAGES = ("feedback", "curate", "train", "evaluate", "report")
 # Options a resumed demo may change: they do not alter any finished stage's output.
 RESUMABLE = {"out", "minutes", "skip_baseline", "eval_seeds", "overwrite", "progress"}
 
@@ -47,19 +48,6 @@ class _Log:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=2))
         tmp.replace(self.path)
-
-
-def _train(cfg: DemoConfig, objective: str, experts: Path, run: Path) -> Path:
-    from diffusion_dro.train.config import TrainConfig
-    from diffusion_dro.train.loop import train
-
-    final = run / "final"
-    if (final / "training_summary.json").is_file():
-        return final
-    train(TrainConfig(out=str(run), experts=str(experts), objective=objective, model="toy",
-                      max_minutes=cfg.method_minutes, resume=True, seed=cfg.seed, progress=cfg.progress,
-                      checkpoint_every=25, snr_gamma=cfg.snr_gamma or None, prompt_dropout=cfg.prompt_dropout))
-    return final
 
 
 def _expert_taste(expert_dir: Path, taste: str | None) -> float:
@@ -91,6 +79,7 @@ def table_lines(results: dict, names: list[str]) -> list[str]:
 def run_demo(cfg: DemoConfig) -> dict:
     from diffusion_dro.demo.feedback_stage import APP, collect_feedback
     from diffusion_dro.demo.report import feedback_section, image_grid, training_curves
+    from diffusion_dro.demo.training_stage import train_configs, train_side_by_side
     from diffusion_dro.evaluate import EvalConfig, run_eval, write_report
     from diffusion_dro.feedback.curate_command import CurateConfig, run_curate
 
@@ -101,7 +90,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         raise InputError(f"--out {out} exists but is not a demo folder; choose another folder.")
     out.mkdir(parents=True, exist_ok=True)
     methods = ["dro"] if cfg.skip_baseline else ["dro", "sft"]
-    log = _Log(out, len(STAGES) - (1 if cfg.skip_baseline else 0))
+    log = _Log(out, len(STAGES))
     before = log.state.get("config", {})
     changed = sorted(k for k, v in vars(cfg).items() if k not in RESUMABLE and k in before and before[k] != v)
     if changed:
@@ -126,13 +115,13 @@ def run_demo(cfg: DemoConfig) -> dict:
     log.done("curate", t, f"{curated['expert']} experts (mean true taste {expert_taste:.2f} vs "
              f"{fb['mean_true_taste_shown']:.2f} shown), {curated['pairs']} pairs")
 
-    runs = {}
-    for m in methods:
-        t = log.stage(f"train {m}", f"{m.upper()} from the toy base for {cfg.method_minutes:g} min (LoRA)")
-        runs[m] = out / "train" / m
-        final = _train(cfg, m, curated_dir / "expert", runs[m])
-        summary = json.loads((final / "training_summary.json").read_text())
-        log.done(f"train {m}", t, f"{summary['updates']} updates -> {final}")
+    side = "DRO" if cfg.skip_baseline else "DRO and SFT side by side"
+    t = log.stage("train", f"{side} from the toy base for {cfg.minutes:g} min (LoRA)")
+    configs = train_configs(cfg, curated_dir / "expert", out / "train", methods)
+    train_side_by_side(configs, out / "train", cfg.progress)
+    runs = {m: Path(c.out) for m, c in configs.items()}
+    updates = {m: json.loads((runs[m] / "final" / "training_summary.json").read_text())["updates"] for m in methods}
+    log.done("train", t, ", ".join(f"{m.upper()} {n} updates" for m, n in updates.items()) + f" -> {out / 'train'}")
 
     t = log.stage("evaluate", f"base vs {' vs '.join(methods)} on held-out prompts x {cfg.eval_seeds} seeds")
     names = ["base", *methods]
