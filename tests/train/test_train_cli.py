@@ -21,6 +21,15 @@ def test_preset_then_config_file_then_flags(tmp_path, toy_expert_dir):
     _, cfg, _ = parse(["train", "--out", "r", "--experts", toy_expert_dir, "--max-steps", "1", "--config", str(conf),
                        "--buffer-size", "12"])
     assert (cfg.preset, cfg.learning_rate, cfg.buffer_size, cfg.grad_accumulation) == ("reference", 3e-4, 12, 16)
+    assert cfg.snr_gamma is None  # the reference weighs every timestep alike
+
+
+def test_snr_gamma_defaults_to_5_and_0_turns_it_off(toy_expert_dir):
+    common = ["train", "--out", "r", "--experts", toy_expert_dir, "--max-steps", "1"]
+    assert parse(common)[1].snr_gamma == 5.0
+    assert parse([*common, "--snr-gamma", "0"])[1].snr_gamma is None
+    with pytest.raises(InputError, match="--snr-gamma must be >= 0"):
+        parse([*common, "--snr-gamma", "-1"])
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, toy_expert_dir, capsys):

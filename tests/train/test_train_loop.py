@@ -143,9 +143,11 @@ def test_min_snr_weighting_scales_the_trained_loss(tmp_path, toy_expert_dir):
         metrics = json.loads((tmp_path / name / "metrics.jsonl").read_text().splitlines()[0])
         return metrics, load_file(final / "pytorch_lora_weights.safetensors")
 
-    plain, w_plain = first("plain")
+    plain, w_plain = first("plain", snr_gamma=0)  # 0 = off: every pair weighs 1
+    default, _ = first("default")  # gamma 5: the noisiest pairs keep weight 1, the cleanest weigh less
     huge, w_huge = first("huge", snr_gamma=1e12)
     low, _ = first("low", snr_gamma=1e-3)
     assert plain["loss"] == pytest.approx(plain["loss_e"])
     assert huge["loss"] == plain["loss"] and all(torch.equal(w_plain[k], w_huge[k]) for k in w_plain)
     assert low["loss_e"] == plain["loss_e"] and low["loss"] < 0.5 * plain["loss"]
+    assert default["loss_e"] == plain["loss_e"] and low["loss"] < default["loss"] <= plain["loss"]

@@ -61,8 +61,8 @@ class TrainConfig:
     grad_accumulation: int = _f(1, "Micro-steps per optimizer update.")
     ema_decay: float = _f(0.995, "EMA decay of the trained weights (0: no EMA); final/ holds the EMA when on.")
     mixed_precision: Literal["no", "fp16", "bf16"] = _f("no", "Autocast precision; master weights stay fp32.")
-    snr_gamma: float | None = _f(None, "Min-SNR-gamma loss weighting over timesteps (e.g. 5; default: off, every "
-                                 "timestep weighs 1).")
+    snr_gamma: float | None = _f(5.0, "Min-SNR-gamma loss weighting over timesteps (measured on the toy: 5); "
+                                 "0 or none: off, every timestep weighs 1.")
     # --- DRO negatives
     margin: float = _f(1e-3, "DRO hinge margin.")
     negatives: Literal["trajectory", "final"] = _f(
@@ -110,8 +110,10 @@ class TrainConfig:
             self.learning_rate = 1e-4 if self.full else DEFAULT_LR[self.objective]
         if self.learning_rate <= 0:
             raise InputError(f"--learning-rate must be positive, got {self.learning_rate}.")
-        if self.snr_gamma is not None and self.snr_gamma <= 0:
-            raise InputError(f"--snr-gamma must be positive (5 is usual), got {self.snr_gamma}.")
+        if self.snr_gamma is not None and self.snr_gamma < 0:
+            raise InputError(f"--snr-gamma must be >= 0 (5 is usual; 0 turns it off), got {self.snr_gamma}.")
+        if self.snr_gamma == 0:
+            self.snr_gamma = None  # documented spelling of "off" on the command line
         if not 0 <= self.prompt_dropout < 1:
             raise InputError(f"--prompt-dropout must be in [0, 1), got {self.prompt_dropout}.")
         if not 0 <= self.ema_decay < 1:
