@@ -2,9 +2,9 @@
 
 Both methods train at the same time for the whole ``--minutes``, each with half of
 the CPU threads (``OMP_NUM_THREADS``). On 2 cores one thread per process makes
-about 70% of the updates that two threads make (small batches do not use a
-second core well), so side by side each method gets about 1.4x the updates it
-would get from half of the wall clock alone, and neither waits for the other.
+70-75% of the updates per minute that two threads make (batches of 8 do not keep
+a second core busy; measured in BENCHMARKS.md), so side by side each method gets
+1.4-1.5x the updates it would get from half of the wall clock alone.
 
 Each process is ``dro train --config OUT/train/<method>.json`` (the resolved
 ``TrainConfig``; ``--resume`` is on, so a re-run continues from the newest
