@@ -166,3 +166,20 @@ def test_killed_during_training_resumes_from_the_checkpoint(tmp_path):
     updates = [json.loads(line)["update"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert updates == list(range(1, len(updates) + 1))  # continued, each update logged once
     assert (out / "eval" / "report.html").is_file()
+
+
+def test_tail_reads_only_new_complete_lines_and_restarts_on_a_shrunk_file(tmp_path):
+    from diffusion_dro.demo.training_stage import _Tail
+
+    f = tmp_path / "metrics.jsonl"
+    f.write_text("old\n")
+    tail = _Tail(f)  # starts at the current end
+    assert tail.lines() == []
+    with f.open("a") as out:
+        out.write("a\nb")
+    assert tail.lines() == ["a"]  # "b" has no newline yet
+    with f.open("a") as out:
+        out.write("\n")
+    assert tail.lines() == ["b"]
+    f.write_text("x\n")  # cut back, as a resume does
+    assert tail.lines() == ["x"]

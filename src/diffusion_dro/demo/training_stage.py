@@ -40,7 +40,7 @@ def train_configs(cfg, experts: Path, root: Path, methods: list[str]) -> dict[st
     """The ``dro train`` options of each method (validated now, before any process starts)."""
     return {m: TrainConfig(out=str(root / m), experts=str(experts), objective=m, model="toy",
                            max_minutes=cfg.minutes, resume=True, seed=cfg.seed, progress=False,
-                           checkpoint_every=CHECKPOINT_EVERY, snr_gamma=cfg.snr_gamma or None,
+                           checkpoint_every=CHECKPOINT_EVERY, snr_gamma=cfg.snr_gamma,
                            prompt_dropout=cfg.prompt_dropout) for m in methods}
 
 
@@ -56,7 +56,10 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec (Linu
 
 
 class _Tail:
-    """New lines of a growing text file, from where it ended when the tail started."""
+    """New complete lines of a growing text file, from where it ended when the tail started.
+
+    A file that shrank (``metrics.jsonl`` is cut back to the checkpoint on resume) is read again from its start.
+    """
 
     def __init__(self, path: Path):
         self.path, self.pos, self.partial = path, path.stat().st_size if path.exists() else 0, ""
@@ -64,19 +67,14 @@ class _Tail:
     def lines(self) -> list[str]:
         if not self.path.exists():
             return []
+        if self.path.stat().st_size < self.pos:
+            self.pos, self.partial = 0, ""
         with self.path.open("r", errors="replace") as f:
             f.seek(self.pos)
             text = f.read()
             self.pos = f.tell()
         *done, self.partial = (self.partial + text).split("\n")
         return done
-
-
-def _last_metrics(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    lines = path.read_text().splitlines()
-    return json.loads(lines[-1]) if lines and lines[-1].strip() else None
 
 
 def train_side_by_side(configs: dict[str, TrainConfig], root: Path, progress: bool) -> None:
@@ -89,7 +87,14 @@ def train_side_by_side(configs: dict[str, TrainConfig], root: Path, progress: bo
     env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     procs: dict[str, subprocess.Popen] = {}
     tails: dict[str, _Tail] = {}
+    metrics: dict[str, _Tail] = {m: _Tail(Path(c.out) / "metrics.jsonl") for m, c in pending.items()}
     bars: dict[str, tqdm] = {}
+
+    def echo(m: str, lines: list[str]) -> None:
+        for line in lines:
+            if line.strip():
+                tqdm.write(f"      {m} | {line.strip()}")
+
     try:
         for i, (m, c) in enumerate(pending.items()):
             file = root / f"{m}.json"
@@ -107,20 +112,17 @@ def train_side_by_side(configs: dict[str, TrainConfig], root: Path, progress: bo
         while running:
             time.sleep(0.5)
             for m in sorted(procs):
-                for line in tails[m].lines():
-                    if line.strip():
-                        tqdm.write(f"      {m} | {line.strip()}")
-                last = _last_metrics(Path(pending[m].out) / "metrics.jsonl")
-                if last is not None and progress:
+                echo(m, tails[m].lines())
+                new = metrics[m].lines() if progress else []  # only the lines added since the last look
+                if new:
+                    last = json.loads(new[-1])
                     bars[m].n = min(bars[m].total, round(last["elapsed_s"]))
                     bars[m].set_postfix(updates=last["update"], loss=f"{last['loss']:.4g}", refresh=False)
                     bars[m].refresh()
                 if m in running and procs[m].poll() is not None:
                     running.discard(m)
         for m in sorted(procs):  # what a process wrote between the last read and its exit
-            for line in tails[m].lines() + [tails[m].partial]:
-                if line.strip():
-                    tqdm.write(f"      {m} | {line.strip()}")
+            echo(m, tails[m].lines() + [tails[m].partial])
     finally:
         for p in procs.values():
             if p.poll() is None:

@@ -62,7 +62,7 @@ class TrainConfig:
     ema_decay: float = _f(0.995, "EMA decay of the trained weights (0: no EMA); final/ holds the EMA when on.")
     mixed_precision: Literal["no", "fp16", "bf16"] = _f("no", "Autocast precision; master weights stay fp32.")
     snr_gamma: float | None = _f(5.0, "Min-SNR-gamma loss weighting over timesteps (measured on the toy: 5); "
-                                 "0 or none: off, every timestep weighs 1.")
+                                 "0 turns it off (every timestep weighs 1).")
     # --- DRO negatives
     margin: float = _f(1e-3, "DRO hinge margin.")
     negatives: Literal["trajectory", "final"] = _f(
