@@ -151,3 +151,32 @@ def test_min_snr_weighting_scales_the_trained_loss(tmp_path, toy_expert_dir):
     assert huge["loss"] == plain["loss"] and all(torch.equal(w_plain[k], w_huge[k]) for k in w_plain)
     assert low["loss_e"] == plain["loss_e"] and low["loss"] < 0.5 * plain["loss"]
     assert default["loss_e"] == plain["loss_e"] and low["loss"] < default["loss"] <= plain["loss"]
+
+
+def test_init_adapter_starts_from_a_saved_adapter_and_refuses_one_that_does_not_fit(tmp_path, toy_expert_dir):
+    """The next round of a feedback loop: the adapter starts where the last run ended; the reference stays the base."""
+    from diffusion_dro.errors import InputError
+
+    first = train(cfg(tmp_path, toy_expert_dir, "first", objective="sft", max_steps=2, batch_size=4, lora_rank=4,
+                      lora_alpha=8, ema_decay=0))
+    saved = load_file(first / "pytorch_lora_weights.safetensors")
+    backbone = load_backbone("toy")
+    nets = TrainNetworks(backbone, cfg(tmp_path, toy_expert_dir, "next", max_steps=1, lora_rank=4, lora_alpha=8,
+                                       init_adapter=str(first)), needs_reference=True)
+    x, t = torch.randn(2, 3, 32, 32), torch.tensor([10, 700])
+    cond = backbone.encode_prompts(["a small red circle", ""])
+    reloaded = load_backbone("toy", adapter=str(first)).unet
+    with torch.no_grad():
+        assert torch.allclose(nets.predictor(nets.unet)(x, t, cond), reloaded(x, t, **cond.unet_kwargs()).sample,
+                              atol=1e-6)  # the same function as the saved adapter, alpha/r = 2 included
+        assert torch.equal(nets.ref_predict(x, t, cond), load_backbone("toy").unet(x, t, **cond.unet_kwargs()).sample)
+    assert len(nets.trainable) == len(saved) and all(p.requires_grad for p in nets.trainable)
+
+    for kw, match in ((dict(lora_rank=8, lora_alpha=16), "does not fit"), (dict(lora_rank=4), "saved alpha 8")):
+        with pytest.raises(InputError, match=match):
+            TrainNetworks(load_backbone("toy"), cfg(tmp_path, toy_expert_dir, "bad", max_steps=1,
+                                                    init_adapter=str(first), **kw), needs_reference=True)
+    with pytest.raises(InputError, match="has no pytorch_lora_weights"):
+        train(cfg(tmp_path, toy_expert_dir, "none", max_steps=1, init_adapter=str(tmp_path)))
+    with pytest.raises(InputError, match="cannot be combined with --full"):
+        cfg(tmp_path, toy_expert_dir, "full", max_steps=1, full=True, init_adapter=str(first))

@@ -87,3 +87,36 @@ def load_lora(unet: torch.nn.Module, folder: str | Path, adapter_name: str = "de
             f"could not load the LoRA adapter {file}: {type(e).__name__}: {str(e)[:300]}. Check that it was "
             "trained for this model and that the file is complete."
         ) from e
+
+
+def copy_lora_from(unet: torch.nn.Module, folder: str | Path, adapter_name: str = "default") -> None:
+    """Overwrite the attached adapter's weights with those of a saved LoRA folder (``--init-adapter``).
+
+    The adapter must already be attached with the same rank, alpha and targets: a mismatch is an
+    error naming both, never a silent partial load or a wrong scale.
+    """
+    import json
+
+    from safetensors import safe_open
+
+    file = Path(folder) / WEIGHT_NAME
+    if not file.is_file():
+        raise InputError(f"--init-adapter {str(folder)!r} has no {WEIGHT_NAME}; give a LoRA run's final/ folder.")
+    mine = lora_state_dict(unet, adapter_name)
+    with safe_open(str(file), "pt") as f:
+        theirs = {k.removeprefix("unet."): f.get_tensor(k) for k in f.keys()}
+        meta = json.loads((f.metadata() or {}).get("lora_adapter_metadata", "{}"))
+    config = unet.peft_config[adapter_name]
+    saved_alpha = meta.get("unet.lora_alpha", config.lora_alpha)
+    wrong = sorted(set(mine) ^ set(theirs)) or [k for k in mine if mine[k].shape != theirs[k].shape]
+    if wrong or saved_alpha != config.lora_alpha:
+        raise InputError(
+            f"--init-adapter {file} does not fit this run's adapter (rank {config.r}, alpha {config.lora_alpha}"
+            f"{'' if not wrong else f'; first differing tensor {wrong[0]}'}; saved alpha {saved_alpha}). "
+            "Pass the --lora-rank, --lora-alpha and --lora-targets it was trained with.")
+    named = dict(unet.named_parameters())
+    with torch.no_grad():
+        for key, value in theirs.items():
+            # peft names the saved key without the adapter: "...lora_A.weight" is "...lora_A.<adapter>.weight".
+            name = key.replace(".lora_A.", f".lora_A.{adapter_name}.").replace(".lora_B.", f".lora_B.{adapter_name}.")
+            named[name].copy_(value.to(named[name].dtype))

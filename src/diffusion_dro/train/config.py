@@ -49,6 +49,9 @@ class TrainConfig:
     lora_alpha: float | None = _f(None, "LoRA alpha (default: the rank, i.e. scale 1).")
     lora_targets: str = _f("all", f"Layers that get LoRA, one of {sorted(LORA_TARGETS)}.")
     full: bool = _f(False, "Fine-tune every UNet weight (a separate frozen reference is kept).")
+    init_adapter: str | None = _f(
+        None, "Start the LoRA from this adapter folder (a run's final/) instead of zero: the next round of a "
+        "feedback loop. Its rank, alpha and targets must match; the reference stays --model.")
     # --- optimisation
     learning_rate: float | None = _f(
         None, "Peak AdamW learning rate (default: measured per objective on the toy: DRO 2e-3, SFT 1e-3 with LoRA; "
@@ -106,6 +109,8 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}.")
+        if self.init_adapter is not None and self.full:
+            raise InputError("--init-adapter starts a LoRA run from an adapter; it cannot be combined with --full.")
         if self.learning_rate is None:
             self.learning_rate = 1e-4 if self.full else DEFAULT_LR[self.objective]
         if self.learning_rate <= 0:

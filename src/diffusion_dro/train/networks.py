@@ -1,6 +1,6 @@
 """The networks of a fine-tuning run: trainable model, frozen reference, and the final save.
 
-LoRA mode: one UNet. The model is the UNet with its adapter; the reference is the
+LoRA mode: one UNet (its adapter starts at zero, or from ``--init-adapter``). The model is the UNet with its adapter; the reference is the
 same UNet with adapters disabled (bit-exact base output, no second copy). Under
 mixed precision the frozen base is cast to the half type and the adapter kept in
 fp32. Full mode: every UNet weight trains in fp32 (autocast does the half-precision
@@ -21,7 +21,7 @@ from diffusers.training_utils import cast_training_params
 from diffusion_dro.models.backbone import Backbone
 from diffusion_dro.models.conditioning import Conditioning
 from diffusion_dro.models.loading import BASE_REF_FILE
-from diffusion_dro.models.lora import attach_lora, save_lora
+from diffusion_dro.models.lora import attach_lora, copy_lora_from, save_lora
 from diffusion_dro.train.config import TrainConfig
 
 HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
@@ -44,6 +44,8 @@ class TrainNetworks:
             if cfg.mixed_precision in HALF:
                 unet.to(HALF[cfg.mixed_precision])
             attach_lora(unet, cfg.lora_rank, cfg.lora_alpha, cfg.lora_targets)
+            if cfg.init_adapter is not None:
+                copy_lora_from(unet, cfg.init_adapter)
             cast_training_params(unet, dtype=torch.float32)
         unet.train()
         self.unet = unet
