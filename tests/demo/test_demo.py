@@ -1,7 +1,7 @@
 """A shortened ``dro demo`` end to end: every artefact written and well-formed, re-runs resume, the report renders.
 
-Tiny budget: 12 sets of 4 base images for 2 simulated users, a few seconds of DRO and
-SFT, one seed per held-out prompt. The numbers are meaningless at this size; the test
+Tiny budget: two rounds of 12 sets of 4 images for 2 simulated users (the base's, then
+round 1's DRO model's), a few seconds of DRO and SFT per round, one seed per held-out prompt. The numbers are meaningless at this size; the test
 checks the wiring and the files, the benchmark (BENCHMARKS.md) the result.
 """
 
@@ -42,32 +42,42 @@ def demo_run(tmp_path_factory) -> Path:
 def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
     out = demo_run
     state = json.loads((out / "demo.json").read_text())
-    assert set(state["stage_seconds"]) == {"feedback", "curate", "train", "evaluate", "report"}
+    assert set(state["stage_seconds"]) == {*(f"round {r} {s}" for r in (1, 2) for s in ("feedback", "curate", "train")),
+                                           "evaluate", "report"}
     assert len(state["table"]) == 4 and state["table"][1].startswith("base")
+    assert [x["round"] for x in state["rounds"]] == [1, 2]
 
-    sim = json.loads((out / "feedback" / "simulation.json").read_text())
-    assert sim["images"] == 48 and sim["stats"]["generations_with_image"] == 48
-    assert sum(sim["actions"].values()) == 12 and sim["stats"]["events"]["impression"] == 12
-    assert (out / "feedback" / "feedback.db").is_file()
+    for r in (1, 2):
+        folder = out / f"round-{r}"
+        sim = json.loads((folder / "feedback" / "simulation.json").read_text())
+        assert sim["images"] == 48 and sim["stats"]["generations_with_image"] == 48
+        assert sum(sim["actions"].values()) == 12 and sim["stats"]["events"]["impression"] == 12
+        assert (folder / "feedback" / "feedback.db").is_file()
+        curated = json.loads((folder / "curated" / "summary.json").read_text())
+        experts = read_expert_set(folder / "curated" / "expert")  # validates every image and caption
+        assert 0 < len(experts) == curated["expert"] <= 12  # at most 25% of the 48 shown images
+        for m in ("dro", "sft"):
+            final = folder / "train" / m / "final"
+            assert (final / "pytorch_lora_weights.safetensors").is_file()
+            assert json.loads((final / "training_summary.json").read_text())["updates"] > 0
+            config = json.loads((folder / "train" / m / "config.json").read_text())
+            assert (config["objective"], config["snr_gamma"], config["prompt_dropout"]) == (m, 5.0, 0.0)  # defaults
+            assert config["init_adapter"] == (None if r == 1 else str(out / "round-1" / "train" / m / "final"))
+    # Round 2 showed round 1's DRO model: the feedback store says so for every generation.
+    served = json.loads((out / "round-2" / "feedback" / "simulation.json").read_text())["served"]
+    assert served == f"toy + {out / 'round-1' / 'train' / 'dro' / 'final'}"
+    import sqlite3
 
-    curated = json.loads((out / "curated" / "summary.json").read_text())
-    experts = read_expert_set(out / "curated" / "expert")  # validates every image and caption
-    assert 0 < len(experts) == curated["expert"] <= 12  # at most 25% of the 48 shown images
-
-    for m in ("dro", "sft"):
-        final = out / "train" / m / "final"
-        assert (final / "pytorch_lora_weights.safetensors").is_file()
-        summary = json.loads((final / "training_summary.json").read_text())
-        assert summary["updates"] > 0
-        config = json.loads((out / "train" / m / "config.json").read_text())
-        assert (config["objective"], config["snr_gamma"], config["prompt_dropout"]) == (m, 5.0, 0.0)  # demo defaults
+    with sqlite3.connect(out / "round-2" / "feedback" / "feedback.db") as db:
+        adapters = {a for (a,) in db.execute("select adapter from generations")}
+    assert adapters == {str(out / "round-1" / "train" / "dro" / "final")}
 
     results = json.loads((out / "eval" / "results.json").read_text())
     assert [m["name"] for m in results["models"]] == ["base", "dro", "sft"]
     win = results["protocols"]["per-seed"]["win_rates"]["toy-taste"]["dro"]["base"]
     assert 0 <= win["ci_low"] <= win["win_rate"] <= win["ci_high"] <= 1
     report = (out / "eval" / "report.html").read_text()
-    for title in ("Same prompts, same seeds", "Training", "Feedback and curation"):
+    for title in ("Same prompts, same seeds", "Training", "Feedback and curation", "round 1 DRO"):
         assert title in report
     curves = [p.relative_to(out / "eval").as_posix() for p in (out / "eval" / "figures").glob("*training_curves.png")]
     assert len(curves) == 1
@@ -78,11 +88,11 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
 
 def test_rerun_resumes_instead_of_restarting(demo_run, capsys):
     out = demo_run
-    weights = out / "train" / "dro" / "final" / "pytorch_lora_weights.safetensors"
-    before = weights.stat().st_mtime_ns, (out / "feedback" / "simulation.json").read_text()
+    weights = out / "round-2" / "train" / "dro" / "final" / "pytorch_lora_weights.safetensors"
+    before = weights.stat().st_mtime_ns, (out / "round-2" / "feedback" / "simulation.json").read_text()
     assert main(demo_args(out)) == 0
     assert json.loads((out / "eval" / "results.json").read_text())["timing"]["images_generated"] == 0
-    assert (weights.stat().st_mtime_ns, (out / "feedback" / "simulation.json").read_text()) == before
+    assert (weights.stat().st_mtime_ns, (out / "round-2" / "feedback" / "simulation.json").read_text()) == before
     printed = capsys.readouterr().out
     assert "win vs base" in printed and "report:" in printed
 
@@ -97,6 +107,8 @@ def test_rerun_with_other_options_is_refused(demo_run, capsys):
 def test_bad_inputs_fail_early_with_the_fix(tmp_path):
     with pytest.raises(InputError, match="--taste"):
         DemoConfig(out=str(tmp_path / "x"), taste="{not json")
+    with pytest.raises(InputError, match="--rounds"):
+        DemoConfig(out=str(tmp_path / "x"), rounds=0)
     with pytest.raises(InputError, match="--minutes"):
         DemoConfig(out=str(tmp_path / "x"), minutes=0)
     with pytest.raises(InputError, match="--snr-gamma"):
@@ -142,10 +154,10 @@ def _processes_naming(path: Path) -> list[int]:
 def test_killed_during_training_resumes_from_the_checkpoint(tmp_path):
     """SIGKILL once DRO has written a checkpoint; the re-run continues it (no update redone) and finishes."""
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "diffusion_dro.cli.main", *demo_args(out, minutes=1.0)]
+    cmd = [sys.executable, "-m", "diffusion_dro.cli.main", *demo_args(out, minutes=1.6)]  # 48 s per round
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    run = out / "train" / "dro"
+    run = out / "round-1" / "train" / "dro"
     deadline = time.monotonic() + 300
     while not list(run.glob("checkpoint-*[0-9]")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)

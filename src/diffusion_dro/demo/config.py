@@ -16,19 +16,24 @@ def _f(default, help: str):
 class DemoConfig:
     out: str = _f("runs/demo", "Run folder; re-running with the same folder resumes where it stopped.")
     taste: str | None = _f(None, "The simulated users' taste, JSON inline or a file (default: the toy default).")
-    minutes: float = _f(4.0, "Training wall clock: DRO and SFT train side by side this long, each on half of "
-                        "the CPU threads.")
+    minutes: float = _f(4.0, "Training wall clock over all rounds (each round an equal share): DRO and SFT "
+                        "train side by side, each on half of the CPU threads.")
+    rounds: int = _f(2, "Rounds of the loop: feedback, curation, training. Round 1 shows the base's images; each "
+                     "later round shows the previous round's DRO model's, and both methods continue from their "
+                     "adapters on the experts curated from them.")
     seed: int = _f(0, "Seed of the simulated users, their images and training.")
     skip_baseline: bool = _f(False, "Train DRO only (for --minutes, on every CPU thread).")
     # --- feedback
-    impressions: int = _f(512, "Image sets shown to simulated users (each set: --set-size images of one prompt).")
+    impressions: int = _f(256, "Image sets shown to simulated users per round (each set: --set-size images of "
+                          "one prompt).")
     set_size: int = _f(4, "Images per shown set.")
     users: int = _f(6, "Simulated users (same taste, each with their own noise).")
     temperature: float = _f(0.3, "Noise of the users' choices (Gumbel scale, in taste units).")
     app_steps: int = _f(6, "Sampler steps of the images the app shows.")
     app_guidance: float = _f(3.0, "Guidance scale of the images the app shows.")
     # --- curation
-    top_fraction: float = _f(0.08, "Share of the shown images that become experts (dro curate --top_fraction).")
+    top_fraction: float = _f(0.08, "Share of a round's shown images that become its experts (dro curate "
+                             "--top_fraction).")
     # --- training (both methods; every other TrainConfig field keeps its default)
     snr_gamma: float = _f(5.0, "Min-SNR-gamma loss weighting (dro train --snr-gamma); 0 turns it off.")
     prompt_dropout: float = _f(0.0, "Prompt dropout of training (dro train --prompt-dropout).")
@@ -38,7 +43,7 @@ class DemoConfig:
     progress: bool = _f(True, "Show progress bars.")
 
     def __post_init__(self) -> None:
-        for name in ("impressions", "set_size", "users", "app_steps", "eval_seeds"):
+        for name in ("rounds", "impressions", "set_size", "users", "app_steps", "eval_seeds"):
             if getattr(self, name) <= 0:
                 raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}.")
         if self.set_size < 2:

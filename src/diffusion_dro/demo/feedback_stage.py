@@ -1,9 +1,10 @@
-"""Demo stage 1-2: the feedback service in-process, the base's images, simulated users reacting through HTTP.
+"""Demo stage 1-2 of each round: the feedback service in-process, the served model's images, simulated users.
 
 The service is the real ingest API (``feedback.api.create_app``) on an SQLite store
-in ``OUT/feedback``, driven through ``fastapi.testclient.TestClient`` (real requests,
-no socket). The app shows sets of images the shipped toy base generates for
-training prompts; each simulated user (``feedback.simulate``) scores what they see
+in ``OUT/round-N/feedback``, driven through ``fastapi.testclient.TestClient`` (real
+requests, no socket). The app shows sets of images the served model (the shipped toy
+base in round 1, the previous round's DRO adapter after) generates for training
+prompts; each simulated user (``feedback.simulate``) scores what they see
 with their true taste, read from pixels by the toy judge, and picks, dwells,
 downloads or regenerates. ``simulation.json`` is written last: a folder without it
 is an interrupted stage and is redone from scratch (it takes a minute).
@@ -39,13 +40,16 @@ def judge_taste(scorer) -> TrueTaste:
     return taste
 
 
-def generated_sets(cfg: DemoConfig, rng: np.random.Generator) -> Iterator[list[Candidate]]:
-    """Sets of ``cfg.set_size`` base images of one training prompt, generated ``BATCH_SETS`` sets at a time."""
+def generated_sets(cfg: DemoConfig, rng: np.random.Generator, adapter: str | None = None) -> Iterator[list[Candidate]]:
+    """Sets of ``cfg.set_size`` images of one training prompt from the toy base (plus ``adapter``),
+    generated ``BATCH_SETS`` sets at a time."""
     from diffusion_dro.data.prompts import load_prompt_set
     from diffusion_dro.models.loading import load_backbone
     from diffusion_dro.sample.generate import SampleSettings, generate
 
-    backbone = load_backbone("toy", device="cpu")
+    backbone = load_backbone("toy", adapter=adapter, device="cpu")
+    if adapter is not None:
+        backbone.unet.fuse_lora()  # served as one plain UNet: the adapter costs nothing per step
     settings = SampleSettings(steps=cfg.app_steps, guidance_scale=cfg.app_guidance)
     train_prompts = load_prompt_set("toy:train").unique().prompts
     made = 0
@@ -61,8 +65,9 @@ def generated_sets(cfg: DemoConfig, rng: np.random.Generator) -> Iterator[list[C
         made += n
 
 
-def collect_feedback(cfg: DemoConfig, folder: Path) -> dict:
-    """Run the simulated app once; returns (and writes to ``folder/simulation.json``) what happened."""
+def collect_feedback(cfg: DemoConfig, folder: Path, round_no: int = 1, adapter: str | None = None) -> dict:
+    """Run the simulated app once for round ``round_no``, serving the toy base plus ``adapter``;
+    returns (and writes to ``folder/simulation.json``) what happened."""
     done = folder / DONE
     if done.is_file():
         return json.loads(done.read_text())
@@ -74,7 +79,7 @@ def collect_feedback(cfg: DemoConfig, folder: Path) -> dict:
     from diffusion_dro.feedback.settings import FeedbackSettings
     from diffusion_dro.score.toy import load_toy_taste
 
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng([cfg.seed, round_no])  # each round its own users' noise, prompts and seeds
     judge = judge_taste(load_toy_taste(taste=parse_taste(cfg.taste)))
     true_scores: list[float] = []
 
@@ -84,16 +89,18 @@ def collect_feedback(cfg: DemoConfig, folder: Path) -> dict:
         return scores
 
     users = [SimulatedUser(f"user-{u}", taste, temperature=cfg.temperature) for u in range(cfg.users)]
-    sets = generated_sets(cfg, rng)
+    sets = generated_sets(cfg, rng, adapter)
     counts: dict[str, int] = {}
     with TestClient(create_app(FeedbackSettings(data_root=str(folder)))) as client:
         client.headers["X-API-Key"] = client.app.state.feedback_store.create_app(APP)
-        sim = Simulator(client, rng, set_size=cfg.set_size, make_set=lambda _rng, _k: next(sets), model="toy")
+        sim = Simulator(client, rng, set_size=cfg.set_size, make_set=lambda _rng, _k: next(sets), model="toy",
+                        adapter=adapter)
         for n in tqdm(range(cfg.impressions), desc="feedback", unit="set", disable=not cfg.progress):
             for action in sim.show([users[n % len(users)]]):
                 counts[action] = counts.get(action, 0) + 1
         stats = client.get("/v1/stats").json()
-    summary = {"app": APP, "impressions": cfg.impressions, "images": cfg.impressions * cfg.set_size,
+    summary = {"app": APP, "round": round_no, "served": "toy" if adapter is None else f"toy + {adapter}",
+               "impressions": cfg.impressions, "images": cfg.impressions * cfg.set_size,
                "users": cfg.users, "actions": counts, "stats": stats,
                "mean_true_taste_shown": float(np.mean(true_scores))}
     done.write_text(json.dumps(summary, indent=2))

@@ -1,11 +1,16 @@
 """``dro demo``: each stage is an ordinary command's Python API, run in order, each resumable.
 
-    OUT/feedback/   the feedback store (SQLite + images) and simulation.json   (dro serve --api-only)
-    OUT/curated/    expert/, pairs.jsonl, labels.jsonl, summary.json           (dro curate)
-    OUT/train/dro/, OUT/train/sft/   run folders with final/, trained side by side  (dro train)
-    OUT/train/<method>.json, .log    each process's resolved options and output
-    OUT/eval/       images/, results.json, report.html                         (dro eval)
-    OUT/report.html a pointer to eval/report.html;  OUT/demo.json  stage times and the table
+    OUT/round-N/feedback/   the round's feedback store (SQLite + images), simulation.json  (dro serve --api-only)
+    OUT/round-N/curated/    expert/, pairs.jsonl, labels.jsonl, summary.json             (dro curate)
+    OUT/round-N/train/dro/, sft/   run folders with final/, trained side by side         (dro train)
+    OUT/round-N/train/<method>.json, .log   each process's resolved options and output
+    OUT/eval/       images/, results.json, report.html                                   (dro eval)
+    OUT/report.html a pointer to eval/report.html;  OUT/demo.json  stage times, rounds and the table
+
+Round 1 shows the base's images; round N > 1 serves round N-1's DRO adapter to the same
+simulated users, curates their feedback on it, and both methods continue from their
+round N-1 adapters (``dro train --init-adapter``) on those experts: the loop the product
+runs, with SFT trained on exactly the data DRO is, so the comparison isolates the objective.
 
 A stage whose output is complete is skipped on a re-run; training resumes from its
 newest checkpoint (``dro train --resume``) and evaluation reuses generated images.
@@ -21,7 +26,7 @@ from pathlib import Path
 from diffusion_dro.demo.config import DemoConfig
 from diffusion_dro.errors import InputError
 
-STAGES = ("feedback", "curate", "train", "evaluate", "report")
+ROUND_STAGES = ("feedback", "curate", "train")
 # Options a resumed demo may change: they do not alter any finished stage's output.
 RESUMABLE = {"out", "minutes", "skip_baseline", "eval_seeds", "overwrite", "progress"}
 
@@ -76,12 +81,52 @@ def table_lines(results: dict, names: list[str]) -> list[str]:
     return lines
 
 
-def run_demo(cfg: DemoConfig) -> dict:
+def stage_names(rounds: int) -> list[str]:
+    return [f"round {r} {s}" for r in range(1, rounds + 1) for s in ROUND_STAGES] + ["evaluate", "report"]
+
+
+def _round(cfg: DemoConfig, log: _Log, r: int, methods: list[str], served: Path | None,
+           init: dict[str, Path] | None) -> dict:
+    """Feedback on the served model, curation, and side-by-side training of round ``r``; returns its summary."""
     from diffusion_dro.demo.feedback_stage import APP, collect_feedback
-    from diffusion_dro.demo.report import feedback_section, image_grid, training_curves
     from diffusion_dro.demo.training_stage import train_configs, train_side_by_side
-    from diffusion_dro.evaluate import EvalConfig, run_eval, write_report
     from diffusion_dro.feedback.curate_command import CurateConfig, run_curate
+
+    folder = Path(cfg.out) / f"round-{r}"
+    who = "the base's" if served is None else f"round {r - 1}'s DRO model's"
+    t = log.stage(f"round {r} feedback", f"{cfg.users} simulated users react to {cfg.impressions} sets of "
+                  f"{cfg.set_size} of {who} images through the feedback API")
+    fb = collect_feedback(cfg, folder / "feedback", r, None if served is None else str(served))
+    log.done(f"round {r} feedback", t, f"{fb['images']} images (mean true taste {fb['mean_true_taste_shown']:.2f}), "
+             f"actions {fb['actions']}, store {folder / 'feedback'}")
+
+    t = log.stage(f"round {r} curate", f"the top {100 * cfg.top_fraction:g}% of shown images by feedback become experts")
+    curated_dir = folder / "curated"
+    if not (curated_dir / "summary.json").is_file():
+        run_curate(CurateConfig(data_root=str(folder / "feedback"), out_dir=str(curated_dir), app=APP,
+                                top_fraction=cfg.top_fraction, overwrite=True))
+    curated = json.loads((curated_dir / "summary.json").read_text())
+    expert_taste = _expert_taste(curated_dir / "expert", cfg.taste)
+    log.done(f"round {r} curate", t, f"{curated['expert']} experts (mean true taste {expert_taste:.2f} vs "
+             f"{fb['mean_true_taste_shown']:.2f} shown), {curated['pairs']} pairs")
+
+    minutes = cfg.minutes / cfg.rounds
+    side = "DRO" if cfg.skip_baseline else "DRO and SFT side by side"
+    start = "the toy base" if init is None else f"their round {r - 1} adapters"
+    t = log.stage(f"round {r} train", f"{side} from {start} for {minutes:g} min (LoRA)")
+    configs = train_configs(cfg, curated_dir / "expert", folder / "train", methods, minutes, init)
+    train_side_by_side(configs, folder / "train", cfg.progress)
+    runs = {m: Path(c.out) for m, c in configs.items()}
+    updates = {m: json.loads((runs[m] / "final" / "training_summary.json").read_text())["updates"] for m in methods}
+    log.done(f"round {r} train", t, ", ".join(f"{m.upper()} {n} updates" for m, n in updates.items())
+             + f" -> {folder / 'train'}")
+    return {"round": r, "feedback": fb, "curated": curated, "expert_taste": expert_taste, "runs": runs,
+            "updates": updates}
+
+
+def run_demo(cfg: DemoConfig) -> dict:
+    from diffusion_dro.demo.report import feedback_section, image_grid, training_curves
+    from diffusion_dro.evaluate import EvalConfig, run_eval, write_report
 
     out = Path(cfg.out)
     if out.exists() and cfg.overwrite:
@@ -90,7 +135,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         raise InputError(f"--out {out} exists but is not a demo folder; choose another folder.")
     out.mkdir(parents=True, exist_ok=True)
     methods = ["dro"] if cfg.skip_baseline else ["dro", "sft"]
-    log = _Log(out, len(STAGES))
+    log = _Log(out, len(stage_names(cfg.rounds)))
     before = log.state.get("config", {})
     changed = sorted(k for k, v in vars(cfg).items() if k not in RESUMABLE and k in before and before[k] != v)
     if changed:
@@ -100,33 +145,22 @@ def run_demo(cfg: DemoConfig) -> dict:
     log.state["config"] = vars(cfg)
     log.save()
 
-    t = log.stage("feedback", f"{cfg.users} simulated users react to {cfg.impressions} sets of "
-                  f"{cfg.set_size} base images through the feedback API")
-    fb = collect_feedback(cfg, out / "feedback")
-    log.done("feedback", t, f"{fb['images']} images, actions {fb['actions']}, store {out / 'feedback'}")
-
-    t = log.stage("curate", f"the top {100 * cfg.top_fraction:g}% of shown images by feedback become experts")
-    curated_dir = out / "curated"
-    if not (curated_dir / "summary.json").is_file():
-        run_curate(CurateConfig(data_root=str(out / "feedback"), out_dir=str(curated_dir), app=APP,
-                                top_fraction=cfg.top_fraction, overwrite=True))
-    curated = json.loads((curated_dir / "summary.json").read_text())
-    expert_taste = _expert_taste(curated_dir / "expert", cfg.taste)
-    log.done("curate", t, f"{curated['expert']} experts (mean true taste {expert_taste:.2f} vs "
-             f"{fb['mean_true_taste_shown']:.2f} shown), {curated['pairs']} pairs")
-
-    side = "DRO" if cfg.skip_baseline else "DRO and SFT side by side"
-    t = log.stage("train", f"{side} from the toy base for {cfg.minutes:g} min (LoRA)")
-    configs = train_configs(cfg, curated_dir / "expert", out / "train", methods)
-    train_side_by_side(configs, out / "train", cfg.progress)
-    runs = {m: Path(c.out) for m, c in configs.items()}
-    updates = {m: json.loads((runs[m] / "final" / "training_summary.json").read_text())["updates"] for m in methods}
-    log.done("train", t, ", ".join(f"{m.upper()} {n} updates" for m, n in updates.items()) + f" -> {out / 'train'}")
+    rounds: list[dict] = []
+    for r in range(1, cfg.rounds + 1):
+        last = rounds[-1]["runs"] if rounds else None
+        rounds.append(_round(cfg, log, r, methods, None if last is None else last["dro"] / "final",
+                             None if last is None else {m: last[m] / "final" for m in methods}))
+    log.state["rounds"] = [{"round": x["round"], "images": x["feedback"]["images"],
+                            "mean_true_taste_shown": round(x["feedback"]["mean_true_taste_shown"], 3),
+                            "experts": x["curated"]["expert"], "expert_taste": round(x["expert_taste"], 3),
+                            "updates": x["updates"]} for x in rounds]
+    log.save()
+    finals = {m: rounds[-1]["runs"][m] / "final" for m in methods}
 
     t = log.stage("evaluate", f"base vs {' vs '.join(methods)} on held-out prompts x {cfg.eval_seeds} seeds")
     names = ["base", *methods]
     results = run_eval(EvalConfig(
-        out=str(out / "eval"), model=["base=toy", *(f"{m}=toy,{runs[m] / 'final'}" for m in methods)],
+        out=str(out / "eval"), model=["base=toy", *(f"{m}=toy,{finals[m]}" for m in methods)],
         prompts="toy:heldout", seeds=cfg.eval_seeds, scorers="toy-taste,toy-adherence", taste=cfg.taste,
         title="dro demo: base vs SFT vs DRO on the toy world" if "sft" in methods else "dro demo: base vs DRO"))
     log.done("evaluate", t, f"{len(results['prompts']['items'])} prompts x {len(results['seeds'])} seeds")
@@ -134,8 +168,9 @@ def run_demo(cfg: DemoConfig) -> dict:
     t = log.stage("report", "image grids, training curves and feedback statistics")
     figures = out / "eval" / "demo-figures"
     figures.mkdir(exist_ok=True)
-    sections = [image_grid(results, names), training_curves(runs, figures),
-                feedback_section(fb, curated, expert_taste)]
+    sections = [image_grid(results, names),
+                training_curves({m: [x["runs"][m] for x in rounds] for m in methods}, figures),
+                feedback_section(rounds)]
     report = write_report(results, out / "eval", sections)
     (out / "report.html").write_text(
         '<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=eval/report.html">'

@@ -1,14 +1,15 @@
-"""Demo stage 4: DRO and SFT side by side, each an ordinary ``dro train`` process.
+"""Demo stage 4 of each round: DRO and SFT side by side, each an ordinary ``dro train`` process.
 
-Both methods train at the same time for the whole ``--minutes``, each with half of
+Both methods train at the same time for the round's share of ``--minutes``, each with half of
 the CPU threads (``OMP_NUM_THREADS``). On 2 cores one thread per process makes
 70-75% of the updates per minute that two threads make (batches of 8 do not keep
 a second core busy; measured in BENCHMARKS.md), so side by side each method gets
 1.4-1.5x the updates it would get from half of the wall clock alone.
 
-Each process is ``dro train --config OUT/train/<method>.json`` (the resolved
+Each process is ``dro train --config OUT/round-N/train/<method>.json`` (the resolved
 ``TrainConfig``; ``--resume`` is on, so a re-run continues from the newest
-checkpoint). Its output goes to ``OUT/train/<method>.log`` and is echoed here,
+checkpoint; after round 1, ``--init-adapter`` starts it from the method's previous
+adapter). Its output goes to ``OUT/round-N/train/<method>.log`` and is echoed here,
 prefixed with the method; the progress bars read each run's ``metrics.jsonl``. On
 Linux the processes are killed with the demo (``PR_SET_PDEATHSIG``), so a killed
 demo leaves no training behind to race its re-run.
@@ -36,12 +37,15 @@ class TrainingFailed(DroError):
     """A demo training process exited with an error; the message holds its log's tail."""
 
 
-def train_configs(cfg, experts: Path, root: Path, methods: list[str]) -> dict[str, TrainConfig]:
-    """The ``dro train`` options of each method (validated now, before any process starts)."""
+def train_configs(cfg, experts: Path, root: Path, methods: list[str], minutes: float,
+                  init: dict[str, Path] | None = None) -> dict[str, TrainConfig]:
+    """The ``dro train`` options of each method (validated now, before any process starts); ``init`` holds
+    each method's adapter of the previous round, which its run continues (``--init-adapter``)."""
     return {m: TrainConfig(out=str(root / m), experts=str(experts), objective=m, model="toy",
-                           max_minutes=cfg.minutes, resume=True, seed=cfg.seed, progress=False,
+                           max_minutes=minutes, resume=True, seed=cfg.seed, progress=False,
                            checkpoint_every=CHECKPOINT_EVERY, snr_gamma=cfg.snr_gamma,
-                           prompt_dropout=cfg.prompt_dropout) for m in methods}
+                           prompt_dropout=cfg.prompt_dropout,
+                           init_adapter=None if init is None else str(init[m])) for m in methods}
 
 
 def _cpu_threads() -> int:

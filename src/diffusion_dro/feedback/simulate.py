@@ -78,6 +78,7 @@ class Simulator:
     set_size: int = 4
     make_set: Callable[[np.random.Generator, int], list[Candidate]] = toy_set
     model: str = "toy"
+    adapter: str | None = None
     shown: dict[str, Candidate] = field(default_factory=dict)
     _n: int = 0
 
@@ -93,7 +94,7 @@ class Simulator:
         ids = [f"s{self._n}-{i}" for i in range(len(cands))]
         owner = users[0].user_id if len(users) == 1 else None
         gens = [{"generation_id": g, "user_id": owner, "prompt": c.prompt, "model": self.model,
-                 "seed": c.spec.seed if c.spec else None, "width": c.image.shape[1], "height": c.image.shape[0]}
+                 "adapter": self.adapter, "seed": c.spec.seed if c.spec else None, "width": c.image.shape[1], "height": c.image.shape[0]}
                 for g, c in zip(ids, cands)]
         self._check(self.client.post("/v1/generations", json={"generations": gens}))
         for g, c in zip(ids, cands):
