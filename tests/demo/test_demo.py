@@ -25,7 +25,7 @@ from diffusion_dro.data.expert_read import read_expert_set
 from diffusion_dro.demo import DemoConfig
 from diffusion_dro.errors import InputError
 
-TINY = ["--impressions", "12", "--users", "2", "--eval_seeds", "1", "--top_fraction", "0.25", "--no_progress"]
+TINY = ["--rounds", "2", "--impressions", "12", "--users", "2", "--eval_seeds", "1", "--top_fraction", "0.25", "--no_progress"]
 
 
 def demo_args(out: Path, minutes: float = 0.15) -> list[str]:

@@ -18,13 +18,14 @@ class DemoConfig:
     taste: str | None = _f(None, "The simulated users' taste, JSON inline or a file (default: the toy default).")
     minutes: float = _f(4.0, "Training wall clock over all rounds (each round an equal share): DRO and SFT "
                         "train side by side, each on half of the CPU threads.")
-    rounds: int = _f(2, "Rounds of the loop: feedback, curation, training. Round 1 shows the base's images; each "
+    rounds: int = _f(1, "Rounds of the loop: feedback, curation, training. Round 1 shows the base's images; each "
                      "later round shows the previous round's DRO model's, and both methods continue from their "
-                     "adapters on the experts curated from them.")
+                     "adapters on the experts curated from them (2 rounds measured no better on the toy: "
+                     "BENCHMARKS.md).")
     seed: int = _f(0, "Seed of the simulated users, their images and training.")
     skip_baseline: bool = _f(False, "Train DRO only (for --minutes, on every CPU thread).")
     # --- feedback
-    impressions: int = _f(256, "Image sets shown to simulated users per round (each set: --set-size images of "
+    impressions: int = _f(512, "Image sets shown to simulated users per round (each set: --set-size images of "
                           "one prompt).")
     set_size: int = _f(4, "Images per shown set.")
     users: int = _f(6, "Simulated users (same taste, each with their own noise).")
