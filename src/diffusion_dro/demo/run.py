@@ -81,18 +81,15 @@ def table_lines(results: dict, names: list[str]) -> list[str]:
     return lines
 
 
-def stage_names(rounds: int) -> list[str]:
-    return [f"round {r} {s}" for r in range(1, rounds + 1) for s in ROUND_STAGES] + ["evaluate", "report"]
-
-
-def _round(cfg: DemoConfig, log: _Log, r: int, methods: list[str], served: Path | None,
-           init: dict[str, Path] | None) -> dict:
-    """Feedback on the served model, curation, and side-by-side training of round ``r``; returns its summary."""
+def _round(cfg: DemoConfig, log: _Log, r: int, methods: list[str], init: dict[str, Path] | None) -> dict:
+    """Feedback on the served model (the base, or ``init["dro"]``: the last round's DRO adapter), curation, and
+    side-by-side training of round ``r``, each method from its ``init`` adapter; returns the round's summary."""
     from diffusion_dro.demo.feedback_stage import APP, collect_feedback
     from diffusion_dro.demo.training_stage import train_configs, train_side_by_side
     from diffusion_dro.feedback.curate_command import CurateConfig, run_curate
 
     folder = Path(cfg.out) / f"round-{r}"
+    served = None if init is None else init["dro"]
     who = "the base's" if served is None else f"round {r - 1}'s DRO model's"
     t = log.stage(f"round {r} feedback", f"{cfg.users} simulated users react to {cfg.impressions} sets of "
                   f"{cfg.set_size} of {who} images through the feedback API")
@@ -135,7 +132,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         raise InputError(f"--out {out} exists but is not a demo folder; choose another folder.")
     out.mkdir(parents=True, exist_ok=True)
     methods = ["dro"] if cfg.skip_baseline else ["dro", "sft"]
-    log = _Log(out, len(stage_names(cfg.rounds)))
+    log = _Log(out, len(ROUND_STAGES) * cfg.rounds + 2)  # + evaluate, report
     before = log.state.get("config", {})
     changed = sorted(k for k, v in vars(cfg).items() if k not in RESUMABLE and k in before and before[k] != v)
     if changed:
@@ -147,9 +144,8 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     rounds: list[dict] = []
     for r in range(1, cfg.rounds + 1):
-        last = rounds[-1]["runs"] if rounds else None
-        rounds.append(_round(cfg, log, r, methods, None if last is None else last["dro"] / "final",
-                             None if last is None else {m: last[m] / "final" for m in methods}))
+        init = {m: rounds[-1]["runs"][m] / "final" for m in methods} if rounds else None
+        rounds.append(_round(cfg, log, r, methods, init))
     log.state["rounds"] = [{"round": x["round"], "images": x["feedback"]["images"],
                             "mean_true_taste_shown": round(x["feedback"]["mean_true_taste_shown"], 3),
                             "experts": x["curated"]["expert"], "expert_taste": round(x["expert_taste"], 3),

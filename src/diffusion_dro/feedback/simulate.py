@@ -94,7 +94,8 @@ class Simulator:
         ids = [f"s{self._n}-{i}" for i in range(len(cands))]
         owner = users[0].user_id if len(users) == 1 else None
         gens = [{"generation_id": g, "user_id": owner, "prompt": c.prompt, "model": self.model,
-                 "adapter": self.adapter, "seed": c.spec.seed if c.spec else None, "width": c.image.shape[1], "height": c.image.shape[0]}
+                 "adapter": self.adapter, "seed": c.spec.seed if c.spec else None,
+                 "width": c.image.shape[1], "height": c.image.shape[0]}
                 for g, c in zip(ids, cands)]
         self._check(self.client.post("/v1/generations", json={"generations": gens}))
         for g, c in zip(ids, cands):

@@ -89,6 +89,14 @@ def load_lora(unet: torch.nn.Module, folder: str | Path, adapter_name: str = "de
         ) from e
 
 
+def lora_file(folder: str | Path, option: str = "--init-adapter") -> Path:
+    """``folder``'s LoRA weights file, or an error naming ``option`` when it has none."""
+    file = Path(folder) / WEIGHT_NAME
+    if not file.is_file():
+        raise InputError(f"{option} {str(folder)!r} has no {WEIGHT_NAME}; give a LoRA run's final/ folder.")
+    return file
+
+
 def copy_lora_from(unet: torch.nn.Module, folder: str | Path, adapter_name: str = "default") -> None:
     """Overwrite the attached adapter's weights with those of a saved LoRA folder (``--init-adapter``).
 
@@ -97,11 +105,10 @@ def copy_lora_from(unet: torch.nn.Module, folder: str | Path, adapter_name: str 
     """
     import json
 
+    from peft import set_peft_model_state_dict
     from safetensors import safe_open
 
-    file = Path(folder) / WEIGHT_NAME
-    if not file.is_file():
-        raise InputError(f"--init-adapter {str(folder)!r} has no {WEIGHT_NAME}; give a LoRA run's final/ folder.")
+    file = lora_file(folder)
     mine = lora_state_dict(unet, adapter_name)
     with safe_open(str(file), "pt") as f:
         theirs = {k.removeprefix("unet."): f.get_tensor(k) for k in f.keys()}
@@ -114,9 +121,4 @@ def copy_lora_from(unet: torch.nn.Module, folder: str | Path, adapter_name: str 
             f"--init-adapter {file} does not fit this run's adapter (rank {config.r}, alpha {config.lora_alpha}"
             f"{'' if not wrong else f'; first differing tensor {wrong[0]}'}; saved alpha {saved_alpha}). "
             "Pass the --lora-rank, --lora-alpha and --lora-targets it was trained with.")
-    named = dict(unet.named_parameters())
-    with torch.no_grad():
-        for key, value in theirs.items():
-            # peft names the saved key without the adapter: "...lora_A.weight" is "...lora_A.<adapter>.weight".
-            name = key.replace(".lora_A.", f".lora_A.{adapter_name}.").replace(".lora_B.", f".lora_B.{adapter_name}.")
-            named[name].copy_(value.to(named[name].dtype))
+    set_peft_model_state_dict(unet, theirs, adapter_name=adapter_name)

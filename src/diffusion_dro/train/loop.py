@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from diffusion_dro.data.expert_read import load_expert_images, read_expert_set
 from diffusion_dro.errors import InputError
 from diffusion_dro.models.loading import load_backbone, resolve_ref
-from diffusion_dro.models.lora import WEIGHT_NAME, save_lora
+from diffusion_dro.models.lora import lora_file, save_lora
 from diffusion_dro.models.schedulers import check_scheduler_name
 from diffusion_dro.objectives import Nets, make_objective
 from diffusion_dro.objectives.weighting import min_snr_weights
@@ -79,8 +79,8 @@ def train(cfg: TrainConfig) -> Path | None:
     if cfg.lr_scheduler != "constant" and cfg.max_steps is None:
         raise InputError(f"--lr-scheduler {cfg.lr_scheduler} needs --max-steps to know where the schedule ends.")
     records = read_expert_set(cfg.experts)
-    if cfg.init_adapter is not None and not (Path(cfg.init_adapter) / WEIGHT_NAME).is_file():
-        raise InputError(f"--init-adapter {cfg.init_adapter!r} has no {WEIGHT_NAME}; give a LoRA run's final/ folder.")
+    if cfg.init_adapter is not None:
+        lora_file(cfg.init_adapter)  # before minutes of model loading
     _check_run_folder(cfg, out)
     resolve_ref(cfg.model)
     cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())

@@ -1,7 +1,7 @@
 """The networks of a fine-tuning run: trainable model, frozen reference, and the final save.
 
-LoRA mode: one UNet (its adapter starts at zero, or from ``--init-adapter``). The model is the UNet with its adapter; the reference is the
-same UNet with adapters disabled (bit-exact base output, no second copy). Under
+LoRA mode: one UNet. The model is the UNet with its adapter (starting at zero, or from
+``--init-adapter``); the reference is the same UNet with adapters disabled (bit-exact base output, no second copy). Under
 mixed precision the frozen base is cast to the half type and the adapter kept in
 fp32. Full mode: every UNet weight trains in fp32 (autocast does the half-precision
 maths) and the reference is a separate frozen copy, kept only when the objective
