@@ -6,6 +6,7 @@ betas, timestep spacing and prediction type always match what the model learnt.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from diffusers import (
@@ -17,6 +18,8 @@ from diffusers import (
     UniPCMultistepScheduler,
 )
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+import torch
 
 from diffusion_dro.errors import InputError
 
@@ -40,3 +43,11 @@ def make_scheduler(name: str, config: dict) -> SchedulerMixin:
     """A fresh scheduler ``name`` configured from a model's scheduler config."""
     check_scheduler_name(name)
     return SCHEDULERS[name](dict(config))
+
+
+def scheduler_step(scheduler: SchedulerMixin, out: torch.Tensor, t, x: torch.Tensor, generator=None) -> torch.Tensor:
+    """One ``scheduler.step``'s ``prev_sample``; ``generator`` goes only to samplers whose step takes one
+    (the stochastic ones do; UniPC's ``step`` refuses the keyword)."""
+    if "generator" in inspect.signature(scheduler.step).parameters:
+        return scheduler.step(out, t, x, generator=generator).prev_sample
+    return scheduler.step(out, t, x).prev_sample

@@ -18,7 +18,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from diffusion_dro.errors import InputError
 from diffusion_dro.models.backbone import Backbone
 from diffusion_dro.models.conditioning import Conditioning
-from diffusion_dro.models.schedulers import check_scheduler_name
+from diffusion_dro.models.schedulers import check_scheduler_name, scheduler_step
 
 StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None]  # (step index, t, latents)
 
@@ -69,7 +69,7 @@ def generate(
         if guided:
             out_u, out_c = out.chunk(2)
             out = out_u + settings.guidance_scale * (out_c - out_u)
-        x = scheduler.step(out, t, x, generator=generators).prev_sample
+        x = scheduler_step(scheduler, out, t, x, generators)
         if callback is not None:
             callback(i, t, x)
     return backbone.decode(x)

@@ -23,6 +23,7 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from diffusion_dro.errors import InputError
 from diffusion_dro.models.conditioning import Conditioning
+from diffusion_dro.models.schedulers import scheduler_step
 
 Predict = Callable[[torch.Tensor, torch.Tensor, Conditioning], torch.Tensor]
 
@@ -81,7 +82,7 @@ def rollout(
         ts.append(t_vec)
         outs.append(out)
         x = torch.cat([
-            s.step(out[b : b + 1], t, x[b : b + 1], generator=None if generators is None else generators[b]).prev_sample
+            scheduler_step(s, out[b : b + 1], t, x[b : b + 1], None if generators is None else generators[b])
             for b, (s, t) in enumerate(zip(schedulers, t_i))
         ])
     return Trajectories(
