@@ -51,6 +51,7 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
         folder = out / f"round-{r}"
         sim = json.loads((folder / "feedback" / "simulation.json").read_text())
         assert sim["images"] == 48 and sim["stats"]["generations_with_image"] == 48
+        assert sim["app_settings"] == {"steps": 6, "guidance_scale": 3.0, "dtype": "bf16"}
         assert sum(sim["actions"].values()) == 12 and sim["stats"]["events"]["impression"] == 12
         assert (folder / "feedback" / "feedback.db").is_file()
         curated = json.loads((folder / "curated" / "summary.json").read_text())
@@ -115,6 +116,8 @@ def test_bad_inputs_fail_early_with_the_fix(tmp_path):
         DemoConfig(out=str(tmp_path / "x"), snr_gamma=-1)
     with pytest.raises(InputError, match="--prompt-dropout"):
         DemoConfig(out=str(tmp_path / "x"), prompt_dropout=1.0)
+    with pytest.raises(InputError, match="--app-dtype must be fp32 or bf16"):
+        DemoConfig(out=str(tmp_path / "x"), app_dtype="fp16")
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "mine.txt").write_text("keep me")
     assert main(["demo", "--out", str(tmp_path / "taken"), *TINY]) == 2  # not a demo folder: refused, untouched

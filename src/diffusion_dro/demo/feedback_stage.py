@@ -45,9 +45,10 @@ def generated_sets(cfg: DemoConfig, rng: np.random.Generator, adapter: str | Non
     generated ``BATCH_SETS`` sets at a time."""
     from diffusion_dro.data.prompts import load_prompt_set
     from diffusion_dro.models.loading import load_backbone
+    from diffusion_dro.sample.command import DTYPES
     from diffusion_dro.sample.generate import SampleSettings, generate
 
-    backbone = load_backbone("toy", adapter=adapter, device="cpu")
+    backbone = load_backbone("toy", adapter=adapter, device="cpu", dtype=DTYPES[cfg.app_dtype])
     if adapter is not None:
         backbone.unet.fuse_lora()  # served as one plain UNet: the adapter costs nothing per step
     settings = SampleSettings(steps=cfg.app_steps, guidance_scale=cfg.app_guidance)
@@ -58,7 +59,7 @@ def generated_sets(cfg: DemoConfig, rng: np.random.Generator, adapter: str | Non
         prompts = [train_prompts[i] for i in rng.integers(len(train_prompts), size=n)]
         flat = [p for p in prompts for _ in range(cfg.set_size)]
         seeds = [int(s) for s in rng.integers(2**31 - 1, size=len(flat))]
-        images = ((generate(backbone, flat, seeds, settings) + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+        images = ((generate(backbone, flat, seeds, settings).float() + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).numpy()
         for i in range(n):
             block = range(i * cfg.set_size, (i + 1) * cfg.set_size)
             yield [Candidate(flat[j], images[j]) for j in block]
@@ -100,6 +101,7 @@ def collect_feedback(cfg: DemoConfig, folder: Path, round_no: int = 1, adapter: 
                 counts[action] = counts.get(action, 0) + 1
         stats = client.get("/v1/stats").json()
     summary = {"app": APP, "round": round_no, "served": "toy" if adapter is None else f"toy + {adapter}",
+               "app_settings": {"steps": cfg.app_steps, "guidance_scale": cfg.app_guidance, "dtype": cfg.app_dtype},
                "impressions": cfg.impressions, "images": cfg.impressions * cfg.set_size,
                "users": cfg.users, "actions": counts, "stats": stats,
                "mean_true_taste_shown": float(np.mean(true_scores))}
