@@ -113,3 +113,29 @@ def test_shipped_judge_reads_every_attribute():
 def test_render_batch_range():
     x = render_batch(sample_specs(np.random.default_rng(1), 4))
     assert x.shape == (4, 3, 32, 32) and x.min() >= -1 and x.max() <= 1
+
+
+def test_pretrain_continues_from_a_model_folder(tmp_path):
+    """--init starts from the given folder's weights (the shipped base here) instead of fresh ones."""
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    from diffusion_dro.toy.assets import asset_path
+    from diffusion_dro.toy.pretrain import PretrainConfig, pretrain
+
+    def weights(model) -> torch.Tensor:
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    shipped = asset_path("base")
+    base_unet = weights(UNet2DConditionModel.from_pretrained(shipped, subfolder="unet"))
+    # A learning rate of ~0 keeps the weights where they started: the final model is the init model.
+    final = pretrain(PretrainConfig(out=str(tmp_path / "cont"), init="toy", steps=2, batch_size=4, lr=1e-12,
+                                    warmup_steps=1, checkpoint_every=10))
+    torch.testing.assert_close(weights(UNet2DConditionModel.from_pretrained(final, subfolder="unet")), base_unet)
+    torch.testing.assert_close(weights(CLIPTextModel.from_pretrained(final, subfolder="text_encoder")),
+                               weights(CLIPTextModel.from_pretrained(shipped, subfolder="text_encoder")), atol=0, rtol=0)
+    fresh = pretrain(PretrainConfig(out=str(tmp_path / "fresh"), steps=2, batch_size=4, lr=1e-12, warmup_steps=1,
+                                    checkpoint_every=10))
+    assert not torch.allclose(weights(UNet2DConditionModel.from_pretrained(fresh, subfolder="unet")), base_unet)
+    with pytest.raises(InputError, match="--init .*not a toy model folder"):
+        pretrain(PretrainConfig(out=str(tmp_path / "bad"), init=str(tmp_path), steps=1))

@@ -100,7 +100,7 @@ COMMANDS: dict[str, tuple[str, Callable[[], tuple[type, Callable]]]] = {
     "toy experts": ("Build a toy expert set: the top renders by a simulated taste.", _toy_experts),
     "train": ("Fine-tune a model on an expert set with DRO or SFT (LoRA or full).", _train),
     "serve": ("Serve the web app: generate images, collect implicit feedback (--api-only: the ingest API alone).", _serve),
-    "toy pretrain": ("Pre-train the toy base model from scratch.", _toy_pretrain),
+    "toy pretrain": ("Pre-train the toy base model from scratch, or continue one (--init).", _toy_pretrain),
     "toy train-judge": ("Train the toy judge CNN from scratch.", _toy_train_judge),
 }
 

@@ -37,6 +37,9 @@ class PretrainConfig:
     checkpoint_every: int = field(default=500, metadata={"help": "Steps between atomic checkpoints."})
     max_minutes: float | None = field(default=None, metadata={"help": "Stop (after a checkpoint) once this wall time is spent."})
     seed: int = field(default=0, metadata={"help": "Seed of weights, data and noise."})
+    init: str | None = field(default=None, metadata={
+        "help": "Continue from this toy model folder ('toy': the shipped base): its UNet, text encoder and "
+                "tokenizer replace the fresh ones; the optimizer, schedule and EMA start anew."})
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "checkpoint_every"):
@@ -53,12 +56,29 @@ def _embed(components: dict, prompts: list[str]) -> torch.Tensor:
         return components["text_encoder"](ids.input_ids).last_hidden_state
 
 
+def _load_init(ref: str) -> dict:
+    """The trainable parts of a toy model folder, to continue pre-training them."""
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    from diffusion_dro.toy.assets import asset_path
+
+    folder = asset_path("base") if ref == "toy" else Path(ref)
+    if not (folder / "unet" / "config.json").is_file() or not (folder / "text_encoder").is_dir():
+        raise InputError(f"--init {ref}: {folder} is not a toy model folder (unet/, text_encoder/, tokenizer/); "
+                         "pass 'toy' or a folder written by dro toy pretrain (RUN/final).")
+    return {"unet": UNet2DConditionModel.from_pretrained(folder, subfolder="unet"),
+            "text_encoder": CLIPTextModel.from_pretrained(folder, subfolder="text_encoder"),
+            "tokenizer": CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer")}
+
+
 def pretrain(cfg: PretrainConfig) -> Path | None:
     """Train (or resume) and write ``cfg.out/final``; returns it, or None if the time budget ran out."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     comps = build_components(cfg.seed)
+    if cfg.init is not None:
+        comps.update(_load_init(cfg.init))
     unet: UNet2DConditionModel = comps["unet"]
     comps["text_encoder"].requires_grad_(False)
     sched = comps["scheduler"]
