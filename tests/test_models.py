@@ -113,10 +113,15 @@ def test_adapter_folder_without_weights(tiny, tmp_path):
         load_backbone(tiny["sd_folder"], adapter=str(tmp_path))
 
 
+@pytest.fixture(scope="module")
+def toy_backbone():
+    return load_backbone("toy")
+
+
 @pytest.mark.parametrize("name", sorted(SCHEDULERS))
-def test_every_named_scheduler_samples(name):
+def test_every_named_scheduler_samples(toy_backbone, name):
     """Each --scheduler choice runs the sampling loop (UniPC's step takes no generator) and is seeded."""
-    backbone = load_backbone("toy")
+    backbone = toy_backbone
     settings = SampleSettings(steps=3, guidance_scale=2.0, scheduler=name)
     first = generate(backbone, PROMPTS, [3, 4], settings)
     assert first.shape == (2, 3, 32, 32) and torch.isfinite(first).all()

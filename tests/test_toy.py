@@ -138,4 +138,5 @@ def test_pretrain_continues_from_a_model_folder(tmp_path):
                                     checkpoint_every=10))
     assert not torch.allclose(weights(UNet2DConditionModel.from_pretrained(fresh, subfolder="unet")), base_unet)
     with pytest.raises(InputError, match="--init .*not a toy model folder"):
-        pretrain(PretrainConfig(out=str(tmp_path / "bad"), init=str(tmp_path), steps=1))
+        PretrainConfig(out=str(tmp_path / "bad"), init=str(tmp_path), steps=1)
+    assert not (tmp_path / "bad").exists()  # refused before anything is written

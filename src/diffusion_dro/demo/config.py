@@ -34,7 +34,7 @@ class DemoConfig:
     app_steps: int = _f(6, "Sampler steps of the images the app shows.")
     app_guidance: float = _f(3.0, "Guidance scale of the images the app shows.")
     app_dtype: Literal["fp32", "bf16"] = _f("bf16", "Weights' dtype of the model the app serves (dro serve --dtype): "
-                                            "bf16 makes the toy's images 1.7x faster on a CPU with AVX-512 BF16.")
+                                            "bf16 makes the toy's images 1.5x faster on a CPU with AVX-512 BF16.")
     # --- curation
     top_fraction: float = _f(0.08, "Share of a round's shown images that become its experts (dro curate "
                              "--top_fraction).")

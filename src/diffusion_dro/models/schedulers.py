@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
+import torch
 from diffusers import (
     DDIMScheduler,
     DDPMScheduler,
@@ -18,8 +19,6 @@ from diffusers import (
     UniPCMultistepScheduler,
 )
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
-
-import torch
 
 from diffusion_dro.errors import InputError
 
@@ -45,9 +44,7 @@ def make_scheduler(name: str, config: dict) -> SchedulerMixin:
     return SCHEDULERS[name](dict(config))
 
 
-def scheduler_step(scheduler: SchedulerMixin, out: torch.Tensor, t, x: torch.Tensor, generator=None) -> torch.Tensor:
-    """One ``scheduler.step``'s ``prev_sample``; ``generator`` goes only to samplers whose step takes one
-    (the stochastic ones do; UniPC's ``step`` refuses the keyword)."""
-    if "generator" in inspect.signature(scheduler.step).parameters:
-        return scheduler.step(out, t, x, generator=generator).prev_sample
-    return scheduler.step(out, t, x).prev_sample
+def step_kwargs(scheduler: SchedulerMixin, generator: torch.Generator | list[torch.Generator] | None) -> dict:
+    """Keyword arguments of ``scheduler.step`` beyond (output, t, sample), computed once per sampling loop:
+    ``generator`` goes only to samplers whose step takes one (UniPC's refuses the keyword)."""
+    return {"generator": generator} if "generator" in inspect.signature(scheduler.step).parameters else {}

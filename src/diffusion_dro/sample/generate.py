@@ -18,7 +18,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from diffusion_dro.errors import InputError
 from diffusion_dro.models.backbone import Backbone
 from diffusion_dro.models.conditioning import Conditioning
-from diffusion_dro.models.schedulers import check_scheduler_name, scheduler_step
+from diffusion_dro.models.schedulers import check_scheduler_name, step_kwargs
 
 StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None]  # (step index, t, latents)
 
@@ -63,13 +63,14 @@ def generate(
     shape = (len(prompts), *backbone.latent_shape())
     x = randn_tensor(shape, generator=generators, device=backbone.device, dtype=backbone.dtype)
     x = x * scheduler.init_noise_sigma
+    extra = step_kwargs(scheduler, generators)
     for i, t in enumerate(scheduler.timesteps):
         x_in = scheduler.scale_model_input(torch.cat([x, x]) if guided else x, t)
         out = backbone.predict(x_in, t.expand(x_in.shape[0]), cond, unet=unet)
         if guided:
             out_u, out_c = out.chunk(2)
             out = out_u + settings.guidance_scale * (out_c - out_u)
-        x = scheduler_step(scheduler, out, t, x, generators)
+        x = scheduler.step(out, t, x, **extra).prev_sample
         if callback is not None:
             callback(i, t, x)
     return backbone.decode(x)

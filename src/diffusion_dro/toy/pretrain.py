@@ -47,6 +47,8 @@ class PretrainConfig:
                 raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}.")
         if not 0 <= self.cond_dropout < 1:
             raise InputError(f"--cond-dropout must be in [0, 1), got {self.cond_dropout}.")
+        if self.init is not None:
+            _init_folder(self.init)  # a wrong folder fails now, before the run folder is written
 
 
 def _embed(components: dict, prompts: list[str]) -> torch.Tensor:
@@ -56,16 +58,23 @@ def _embed(components: dict, prompts: list[str]) -> torch.Tensor:
         return components["text_encoder"](ids.input_ids).last_hidden_state
 
 
+def _init_folder(ref: str) -> Path:
+    """The toy model folder ``--init`` names; an InputError if it is not one."""
+    from diffusion_dro.toy.assets import asset_path
+
+    folder = asset_path("base") if ref == "toy" else Path(ref)
+    if not all((folder / sub / "config.json").is_file() for sub in ("unet", "text_encoder")) or not (
+            folder / "tokenizer").is_dir():
+        raise InputError(f"--init {ref}: {folder} is not a toy model folder (unet/, text_encoder/, tokenizer/); "
+                         "pass 'toy' or a folder written by dro toy pretrain (RUN/final).")
+    return folder
+
+
 def _load_init(ref: str) -> dict:
     """The trainable parts of a toy model folder, to continue pre-training them."""
     from transformers import CLIPTextModel, CLIPTokenizer
 
-    from diffusion_dro.toy.assets import asset_path
-
-    folder = asset_path("base") if ref == "toy" else Path(ref)
-    if not (folder / "unet" / "config.json").is_file() or not (folder / "text_encoder").is_dir():
-        raise InputError(f"--init {ref}: {folder} is not a toy model folder (unet/, text_encoder/, tokenizer/); "
-                         "pass 'toy' or a folder written by dro toy pretrain (RUN/final).")
+    folder = _init_folder(ref)
     return {"unet": UNet2DConditionModel.from_pretrained(folder, subfolder="unet"),
             "text_encoder": CLIPTextModel.from_pretrained(folder, subfolder="text_encoder"),
             "tokenizer": CLIPTokenizer.from_pretrained(folder, subfolder="tokenizer")}

@@ -23,7 +23,7 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from diffusion_dro.errors import InputError
 from diffusion_dro.models.conditioning import Conditioning
-from diffusion_dro.models.schedulers import scheduler_step
+from diffusion_dro.models.schedulers import step_kwargs
 
 Predict = Callable[[torch.Tensor, torch.Tensor, Conditioning], torch.Tensor]
 
@@ -69,6 +69,7 @@ def rollout(
     if len(grids) != batch or len({len(g) for g in grids}) != 1:
         raise ValueError("rollout needs one timestep grid per sample, all of the same length")
     schedulers = [make_scheduler() for _ in range(batch)]
+    extra = [step_kwargs(s, None if generators is None else generators[b]) for b, s in enumerate(schedulers)]
     for s, grid in zip(schedulers, grids):
         s.set_timesteps(timesteps=list(grid), device=noise.device)
     x = torch.cat([noise[b : b + 1] * s.init_noise_sigma for b, s in enumerate(schedulers)])
@@ -82,7 +83,7 @@ def rollout(
         ts.append(t_vec)
         outs.append(out)
         x = torch.cat([
-            scheduler_step(s, out[b : b + 1], t, x[b : b + 1], None if generators is None else generators[b])
+            s.step(out[b : b + 1], t, x[b : b + 1], **extra[b]).prev_sample
             for b, (s, t) in enumerate(zip(schedulers, t_i))
         ])
     return Trajectories(
