@@ -4,11 +4,12 @@ Usage: python adherence_misses.py EVAL_DIR [MODEL ...]   (EVAL_DIR = a dro eval 
 For each model: adherence, misses split into wrong shape / wrong colour / both, the most common wrong
 readings, and the nuisances the judge reads on missed vs adherent images.
 """
-import collections, json, sys
+import collections, sys
 from pathlib import Path
 
-import numpy as np, torch
-from PIL import Image
+import numpy as np
+from diffusion_dro.evaluate.generation import METADATA, read_metadata
+from diffusion_dro.evaluate.scoring import load_images
 from diffusion_dro.toy.judge import load_judge
 from diffusion_dro.toy.world import parse_prompt
 
@@ -16,9 +17,8 @@ ev = Path(sys.argv[1])
 models = sys.argv[2:] or sorted(p.name for p in (ev / "images").iterdir() if p.is_dir())
 judge = load_judge()
 for m in models:
-    rows = [json.loads(l) for l in open(ev / "images" / m / "metadata.jsonl")]
-    x = torch.from_numpy(np.stack([np.asarray(Image.open(ev / "images" / m / r["file_name"]).convert("RGB"))
-                                   for r in rows])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    rows = list(read_metadata(ev / "images" / m / METADATA).values())  # the last row of each file: its image
+    x = load_images([ev / "images" / m / r["file_name"] for r in rows], 32) * 2 - 1
     pred = judge.predict(x)
     kinds, wrong, nuis = collections.Counter(), collections.Counter(), {True: collections.Counter(), False: collections.Counter()}
     by_prompt = collections.defaultdict(list)

@@ -3,13 +3,14 @@
 Usage: python scale_adapter.py ADAPTER_DIR S OUT_DIR
 The scaled adapter equals the original loaded at peft scale S (the weight update B@A is linear in B).
 """
-import json, sys
+import sys
 from pathlib import Path
 from safetensors import safe_open
 from safetensors.torch import save_file
+from diffusion_dro.models.lora import WEIGHT_NAME
 
 src, s, out = Path(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
-name = "pytorch_lora_weights.safetensors"
+name = WEIGHT_NAME
 with safe_open(str(src / name), "pt") as f:
     meta = f.metadata()
     tensors = {k: f.get_tensor(k) * (s if "lora_B" in k else 1.0) for k in f.keys()}
