@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -62,7 +63,11 @@ def test_generate_stores_and_registers_images(client, store, page_app):
         assert hashlib.sha256(r.content).hexdigest() == image["image_sha256"]
         assert Image.open(io.BytesIO(r.content)).size == (32, 32)
     again = generate(client, seed=12, guidance_scale=4.0, num_images=1, negative_prompt="a large blue cross")
-    assert again["images"][0]["image_sha256"] == res["images"][1]["image_sha256"]  # same prompt, seed, settings
+    # Same prompt, seed and settings: the same image. A batch of 1 rounds its float sums differently from a
+    # batch of 3 on the CPU, so a pixel may differ by one 8-bit level, never more.
+    alone, in_batch = (np.asarray(Image.open(io.BytesIO(client.get(i["image_url"]).content)), dtype=np.int16)
+                       for i in (again["images"][0], res["images"][1]))
+    assert np.abs(alone - in_batch).max() <= 1 and (alone != in_batch).mean() < 0.01
     download = client.get(res["images"][0]["image_url"], params={"download": "true"})
     assert download.headers["content-disposition"].startswith("attachment")
 
