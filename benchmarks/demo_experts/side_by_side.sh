@@ -2,13 +2,14 @@
 # Two `dro train` runs side by side (one thread each, as in the demo's training stage) for $MIN minutes (default 4),
 # objective $OBJ (default dro), then one `dro eval` of both against the base (16 held-out prompts x 8 seeds).
 # Usage: side_by_side.sh OUT NAME1 EXPERTS1 NAME2 EXPERTS2 [more dro train flags]
+# $FLAGS_A / $FLAGS_B: more flags for the first / second run only (e.g. different seeds or learning rates).
 # $MODEL: the base model (default toy). $BASE_IMAGES: optional folder of the base's evaluation images (an earlier OUT/eval/images/base) to reuse.
 set -e
 O=$1; A=$2; EA=$3; B=$4; EB=$5; shift 5
 mkdir -p $O
 C="dro train --objective ${OBJ:-dro} --model ${MODEL:-toy} --snr-gamma 5 --prompt-dropout 0 --max-minutes ${MIN:-4} --no-progress --seed 0 $@"
-OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $C --experts $EA --out $O/$A > $O/$A.log 2>&1 &
-OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $C --experts $EB --out $O/$B > $O/$B.log 2>&1
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $C $FLAGS_A --experts $EA --out $O/$A > $O/$A.log 2>&1 &
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $C $FLAGS_B --experts $EB --out $O/$B > $O/$B.log 2>&1
 wait
 mkdir -p $O/eval/images
 if [ -n "$BASE_IMAGES" ]; then cp -r "$BASE_IMAGES" $O/eval/images/base; fi
