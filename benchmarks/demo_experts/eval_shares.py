@@ -7,13 +7,14 @@ pooled over all arguments, the pairs the model does not win (taste <= the base's
 as half in `dro eval`), by prompt, and how many of those images the judge reads as a plain background.
 """
 import collections
-import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
+from diffusion_dro.evaluate.generation import METADATA, read_metadata
+from diffusion_dro.evaluate.scoring import load_images
 from diffusion_dro.score.toy import load_toy_taste
 from diffusion_dro.toy.judge import load_judge
 from diffusion_dro.toy.world import ATTRIBUTES, NUISANCES
@@ -21,10 +22,9 @@ from diffusion_dro.toy.world import ATTRIBUTES, NUISANCES
 judge, taste = load_judge().eval(), load_toy_taste()
 
 
-def read(folder: str) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
-    rows = [json.loads(line) for line in open(f"{folder}/metadata.jsonl")]
-    x = torch.from_numpy(np.stack([np.asarray(Image.open(f"{folder}/{r['file_name']}").convert("RGB"))
-                                   for r in rows])).permute(0, 3, 1, 2).float() / 255
+def read(folder: Path) -> tuple[list[str], np.ndarray, dict[str, np.ndarray]]:
+    rows = list(read_metadata(folder / METADATA).values())  # the last row of each file: its image
+    x = load_images([folder / r["file_name"] for r in rows], 32)
     prompts = [r["prompt"] for r in rows]
     with torch.no_grad():
         probs = {k: v.softmax(-1) for k, v in judge(x * 2 - 1).items()}
@@ -39,8 +39,8 @@ def shares(probs: dict[str, np.ndarray]) -> str:
 losses, pairs, plain, total = collections.Counter(), collections.Counter(), 0, 0
 for arg in sys.argv[1:]:
     images, model = arg.rsplit(":", 1)
-    prompts, base_taste, base_probs = read(f"{images}/base")
-    _, model_taste, model_probs = read(f"{images}/{model}")
+    prompts, base_taste, base_probs = read(Path(images) / "base")
+    _, model_taste, model_probs = read(Path(images) / model)
     print(f"{arg}\n  base  taste {base_taste.mean():.3f}  {shares(base_probs)}\n"
           f"  {model:5} taste {model_taste.mean():.3f}  {shares(model_probs)}")
     plain_idx = ATTRIBUTES["background"].index("plain")

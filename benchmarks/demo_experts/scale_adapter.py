@@ -10,10 +10,9 @@ from safetensors.torch import save_file
 from diffusion_dro.models.lora import WEIGHT_NAME
 
 src, s, out = Path(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
-name = WEIGHT_NAME
-with safe_open(str(src / name), "pt") as f:
+with safe_open(str(src / WEIGHT_NAME), "pt") as f:
     meta = f.metadata()
     tensors = {k: f.get_tensor(k) * (s if "lora_B" in k else 1.0) for k in f.keys()}
 out.mkdir(parents=True, exist_ok=True)
-save_file(tensors, str(out / name), metadata=meta)
-print(f"{out / name}: {len(tensors)} tensors, lora_B x {s}")
+save_file(tensors, str(out / WEIGHT_NAME), metadata=meta)
+print(f"{out / WEIGHT_NAME}: {len(tensors)} tensors, lora_B x {s}")
