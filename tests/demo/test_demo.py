@@ -24,6 +24,7 @@ from diffusion_dro.cli.main import main
 from diffusion_dro.data.expert_read import read_expert_set
 from diffusion_dro.demo import DemoConfig
 from diffusion_dro.errors import InputError
+from diffusion_dro.sample.precision import cpu_bf16_is_fast
 
 TINY = ["--rounds", "2", "--impressions", "12", "--users", "2", "--eval_seeds", "1", "--top_fraction", "0.25", "--no_progress"]
 
@@ -51,7 +52,8 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
         folder = out / f"round-{r}"
         sim = json.loads((folder / "feedback" / "simulation.json").read_text())
         assert sim["images"] == 48 and sim["stats"]["generations_with_image"] == 48
-        assert sim["app_settings"] == {"steps": 6, "guidance_scale": 3.0, "dtype": "bf16"}
+        dtype = "bf16" if cpu_bf16_is_fast() else "fp32"  # --app-dtype auto, resolved for this CPU
+        assert sim["app_settings"] == {"steps": 6, "guidance_scale": 3.0, "dtype": dtype}
         assert sum(sim["actions"].values()) == 12 and sim["stats"]["events"]["impression"] == 12
         assert (folder / "feedback" / "feedback.db").is_file()
         curated = json.loads((folder / "curated" / "summary.json").read_text())
@@ -116,7 +118,7 @@ def test_bad_inputs_fail_early_with_the_fix(tmp_path):
         DemoConfig(out=str(tmp_path / "x"), snr_gamma=-1)
     with pytest.raises(InputError, match="--prompt-dropout"):
         DemoConfig(out=str(tmp_path / "x"), prompt_dropout=1.0)
-    with pytest.raises(InputError, match="--app-dtype must be fp32 or bf16"):
+    with pytest.raises(InputError, match="--app-dtype must be auto, fp32 or bf16"):
         DemoConfig(out=str(tmp_path / "x"), app_dtype="fp16")
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "mine.txt").write_text("keep me")
