@@ -160,3 +160,13 @@ def test_lora_round_trip_for_every_target_set(tmp_path, targets):
     cond = trained.encode_prompts(["a small red circle", ""])
     with torch.no_grad():
         assert torch.equal(reloaded.predict(x, t, cond), trained.predict(x, t, cond))
+    # Fused for inference (dro eval, the demo's app): the same function up to float rounding, no LoRA matmuls.
+    from peft.tuners.lora import LoraLayer
+
+    fused = load_backbone("toy", adapter=str(tmp_path / "lora"), fuse_adapter=True)
+    layers = [m for m in fused.unet.modules() if isinstance(m, LoraLayer)]
+    assert layers and all(m.merged for m in layers)
+    with torch.no_grad():
+        out, want = fused.predict(x, t, cond), trained.predict(x, t, cond)
+    assert not torch.equal(want, load_backbone("toy").predict(x, t, cond))  # the adapter matters here
+    torch.testing.assert_close(out, want, rtol=1e-4, atol=1e-5)

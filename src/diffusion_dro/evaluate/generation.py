@@ -133,7 +133,7 @@ def generate_images(
         with tqdm(total=len(prompts) * len(seeds), initial=done, desc=f"generate {spec.name}", unit="img") as bar:
             if todo:
                 backbone = load_backbone(spec.model, spec.adapter, device=resolve_device(device),
-                                         dtype=DTYPES[dtype], resolution=resolution)
+                                         dtype=DTYPES[dtype], resolution=resolution, fuse_adapter=True)
                 backbone.check_prompts(prompts)
                 size, kind = backbone.resolution, backbone.kind
                 seen = _check_size(spec.name, size, seen)

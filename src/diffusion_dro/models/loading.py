@@ -70,8 +70,13 @@ def load_backbone(
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
     resolution: int | None = None,
+    fuse_adapter: bool = False,
 ) -> Backbone:
-    """Load ``ref`` (and a LoRA ``adapter`` folder) as a Backbone on ``device``/``dtype``."""
+    """Load ``ref`` (and a LoRA ``adapter`` folder) as a Backbone on ``device``/``dtype``.
+
+    ``fuse_adapter`` merges the adapter into the UNet's weights (diffusers' ``fuse_lora``), for
+    inference only: the same function up to float rounding, without peft's per-layer LoRA matmuls.
+    """
     location = resolve_ref(ref)
     base_file = Path(location) / BASE_REF_FILE
     if base_file.is_file():  # a full fine-tune: its own UNet over the base's other parts
@@ -80,7 +85,7 @@ def load_backbone(
         backbone.unet = _load("unet", ref, UNet2DConditionModel.from_pretrained, location, subfolder="unet")
         backbone.unet.to(device=device, dtype=dtype)
         backbone.source = ref
-        return _with_adapter(backbone, adapter)
+        return _with_adapter(backbone, adapter, fuse_adapter)
 
     index = _load("model_index.json", ref, DiffusionPipeline.load_config, location)
     kind: Kind = (
@@ -120,10 +125,12 @@ def load_backbone(
         prompt_check=prompt_check,
         force_zeros_for_empty_prompt=kind == "sdxl" and index.get("force_zeros_for_empty_prompt", True),
     ).to(device, dtype)
-    return _with_adapter(backbone, adapter)
+    return _with_adapter(backbone, adapter, fuse_adapter)
 
 
-def _with_adapter(backbone: Backbone, adapter: str | None) -> Backbone:
+def _with_adapter(backbone: Backbone, adapter: str | None, fuse: bool) -> Backbone:
     if adapter is not None:
         load_lora(backbone.unet, adapter)
+        if fuse:
+            backbone.unet.fuse_lora()
     return backbone
