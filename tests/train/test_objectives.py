@@ -19,6 +19,7 @@ def test_dro_hand_worked():
     m = out.metrics
     assert [float(m[k]) for k in ("loss_e", "loss_e_ref", "loss_p", "loss_p_ref", "diff", "active")] == \
         [1.0, 0.25, 1.0, 0.25, 0.0, 1.0]
+    assert float(m["open_by_expert"]) == 1.0  # L_e - L_e0 + margin = 0.85 > 0
 
 
 def test_dro_inactive_hinge_has_no_gradient():
@@ -26,6 +27,7 @@ def test_dro_inactive_hinge_has_no_gradient():
     model_e = full(0).requires_grad_()
     out = dro_loss(model_e, full(1), full(0), full(0), full(0), full(0), margin=1e-3)
     assert float(out.loss) == 0.0 and float(out.metrics["active"]) == 0.0
+    assert float(out.metrics["open_by_expert"]) == 0.0  # L_e - L_e0 + margin = -0.999
     out.loss.sum().backward()
     assert model_e.grad.abs().sum() == 0
 

@@ -119,7 +119,7 @@ def test_fresh_pairs_hold_the_models_own_output(tmp_path, toy_expert_dir):
 def test_fresh_pairs_train_with_zero_policy_loss(tmp_path, toy_expert_dir):
     """Buffer == new pairs per update: every negative comes from the current model, so L_p = 0."""
     train(cfg(tmp_path, toy_expert_dir, max_steps=3, batch_size=4, new_trajectories=2, timesteps_per_trajectory=2,
-              buffer_size=4, lora_rank=4))
+              buffer_size=4, lora_rank=4, lazy_negatives=False))  # every negative sampled, so L_p0 is known
     metrics = [json.loads(ln) for ln in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all(m["loss_p"] == 0 for m in metrics) and metrics[-1]["loss_p_ref"] > 1e-6
 

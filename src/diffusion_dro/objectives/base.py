@@ -8,7 +8,9 @@ x0_p (B, C, H, W) instead of x_p/out_p: the policy's final sample, which the
 objective noises with ``noise_e`` at t like the expert (``--negatives final``).
 ``policy_is_model``: out_p is the current model's own output at x_p (the policy was
 the model when it sampled, and no update happened since), so model(x_p) == out_p
-up to rounding and an objective may skip recomputing it.
+up to rounding and an objective may skip recomputing it. ``fetch_negatives``: instead of
+x_p/out_p, a function that samples them on demand: given a (B,) bool mask it returns
+(x_p, out_p) of the masked pairs only (fresh pairs, ``policy_is_model`` is True).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class PairBatch:
     out_p: torch.Tensor | None = None
     x0_p: torch.Tensor | None = None  # final-sample negatives: noised like the expert
     policy_is_model: bool = False
+    fetch_negatives: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
 
 
 @dataclass

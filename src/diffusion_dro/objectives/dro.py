@@ -49,13 +49,48 @@ def dro_loss(
     """
     loss_e, loss_e_ref = per_sample_mse(model_e, target_e), per_sample_mse(ref_e, target_e)
     loss_p, loss_p_ref = per_sample_mse(model_p, target_p), per_sample_mse(ref_p, target_p)
+    return dro_hinge(loss_e, loss_e_ref, loss_p, loss_p_ref, margin)
+
+
+def dro_hinge(loss_e: torch.Tensor, loss_e_ref: torch.Tensor, loss_p: torch.Tensor, loss_p_ref: torch.Tensor,
+              margin: float) -> ObjectiveOutput:
+    """The hinge on the four per-pair losses (B,) each: ``relu((L_e - L_e0) - (L_p - L_p0) + margin)``."""
     diff = (loss_e - loss_e_ref) - (loss_p - loss_p_ref)
     loss = torch.relu(diff + margin)
     metrics = {
         "diff": diff, "loss_e": loss_e, "loss_e_ref": loss_e_ref, "loss_p": loss_p, "loss_p_ref": loss_p_ref,
         "active": (diff + margin > 0).float(),
+        # Pairs whose hinge the expert half alone opens (L_p0 >= 0 and, for fresh pairs, L_p = 0).
+        "open_by_expert": (loss_e - loss_e_ref + margin > 0).float(),
     }
     return ObjectiveOutput(loss=loss, metrics={k: v.detach() for k, v in metrics.items()})
+
+
+def lazy_fresh_dro(nets: Nets, batch: PairBatch, x_e: torch.Tensor, target_e: torch.Tensor,
+                   margin: float) -> ObjectiveOutput:
+    """DRO on fresh pairs, sampling a negative only where the expert half leaves the hinge undecided.
+
+    Fresh pairs have L_p = 0 with zero gradient, so the hinge is ``relu(L_e - L_e0 + L_p0 + margin)``
+    with L_p0 >= 0 a constant: where ``L_e - L_e0 + margin > 0`` it is open whatever L_p0 is, and the
+    gradient is that of L_e. Only the other pairs need their negative (a policy rollout) and the
+    reference's forward on it. The gradient equals the eager one; the logged ``loss`` leaves out the
+    constant L_p0 of the pairs not sampled, and ``diff`` / ``loss_p_ref`` are NaN (not known) there.
+    """
+    model_e = nets.model(x_e, batch.t, batch.cond)
+    with torch.no_grad():
+        ref_e = nets.ref(x_e, batch.t, batch.cond)
+    loss_e, loss_e_ref = per_sample_mse(model_e, target_e), per_sample_mse(ref_e, target_e)
+    need = (loss_e.detach() - loss_e_ref + margin) <= 0
+    loss_p_ref = torch.zeros_like(loss_e_ref)
+    if bool(need.any()):
+        x_p, out_p = batch.fetch_negatives(need)
+        with torch.no_grad():
+            loss_p_ref[need] = per_sample_mse(nets.ref(x_p, batch.t[need], batch.cond[need]), out_p)
+    out = dro_hinge(loss_e, loss_e_ref, torch.zeros_like(loss_e), loss_p_ref, margin)
+    for name in ("diff", "loss_p_ref"):
+        out.metrics[name] = torch.where(need, out.metrics[name], torch.nan)
+    out.metrics["negatives_sampled"] = need.float()
+    return out
 
 
 @dataclass
@@ -70,10 +105,14 @@ class DRO:
             raise InputError(f"--margin must be >= 0, got {self.margin}.")
 
     def __call__(self, nets: Nets, batch: PairBatch) -> ObjectiveOutput:
-        if nets.ref is None or (batch.x0_p is None and (batch.x_p is None or batch.out_p is None)):
+        has_negatives = batch.x0_p is not None or batch.fetch_negatives is not None or (
+            batch.x_p is not None and batch.out_p is not None)
+        if nets.ref is None or not has_negatives:
             raise ValueError("DRO needs negatives (x_p and out_p, or x0_p) and a reference network")
         x_e = nets.noisy(batch.x0_e, batch.noise_e, batch.t)
         target_e = nets.target(batch.x0_e, batch.noise_e, batch.t)
+        if batch.fetch_negatives is not None:
+            return lazy_fresh_dro(nets, batch, x_e, target_e, self.margin)
         if batch.x0_p is not None:
             # Final-sample negatives: the policy's sample is noised with the expert's noise
             # (paired noise, as in Diffusion-DPO) and its target is that noise.

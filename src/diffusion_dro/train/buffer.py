@@ -18,6 +18,13 @@ from diffusion_dro.models.conditioning import Conditioning
 COND_FIELDS = ("hidden", "pooled", "time_ids")
 
 
+def draw_indices(size: int, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` of ``size`` pairs: without replacement while there are enough, else with."""
+    if size == 0:
+        raise RuntimeError("draw from an empty replay buffer")
+    return torch.randperm(size, generator=generator)[:n] if n <= size else torch.randint(size, (n,), generator=generator)
+
+
 class ReplayBuffer:
     def __init__(self, capacity: int):
         if capacity <= 0:
@@ -47,10 +54,7 @@ class ReplayBuffer:
         self.data = {k: v[-self.capacity :] for k, v in self.data.items()}
 
     def draw(self, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        size = len(self)
-        if size == 0:
-            raise RuntimeError("draw from an empty replay buffer")
-        idx = torch.randperm(size, generator=generator)[:n] if n <= size else torch.randint(size, (n,), generator=generator)
+        idx = draw_indices(len(self), n, generator)
         drawn = {k: v[idx] for k, v in self.data.items()}
         self.data["uses"][idx] += 1  # a pair's use count keys its fresh expert noise
         return drawn

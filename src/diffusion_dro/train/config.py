@@ -56,7 +56,9 @@ class TrainConfig:
     learning_rate: float | None = _f(
         None, "Peak AdamW learning rate (default: measured per objective on the toy: DRO 2e-3, SFT 1e-3 with LoRA; "
         "1e-4 with --full).")
-    lr_scheduler: Literal["constant", "cosine", "linear"] = _f("constant", "LR schedule after warm-up.")
+    lr_scheduler: Literal["constant", "cosine", "linear"] = _f(
+        "constant", "LR schedule after warm-up: constant, or a linear / cosine decay to zero as the budget "
+        "(--max-steps and/or --max-minutes, whichever runs out first) is spent.")
     warmup_updates: int = _f(0, "Linear LR warm-up, in optimizer updates.")
     weight_decay: float = _f(0.0, "AdamW weight decay.")
     max_grad_norm: float = _f(1.0, "Clip the global gradient norm to this (0 disables).")
@@ -79,6 +81,10 @@ class TrainConfig:
     rollout_steps: int = _f(5, "Sampler steps of a policy trajectory.")
     merged_rollouts: bool = _f(
         True, "LoRA: sample trajectories with a plain UNet copy holding base + adapter (faster; one more UNet in memory).")
+    lazy_negatives: bool = _f(
+        True, "When every pair is fresh (--buffer-size = --new-trajectories x --timesteps-per-trajectory, "
+        "--policy-refresh 1, --negatives trajectory), sample a pair's negative and run the reference on it only "
+        "if the expert half leaves its hinge undecided: the same gradient for less sampling. No effect otherwise.")
     rollout_scheduler: str = _f("dpmsolver++", "Sampler of the trajectories (dpmsolver++, euler or ddpm).")
     perturb_timesteps: bool = _f(True, "Random per-sample offset of the trajectory's timestep grid.")
     # --- data
@@ -134,6 +140,13 @@ class TrainConfig:
             raise InputError(f"--max-steps must be positive, got {self.max_steps}.")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise InputError(f"--max-minutes must be positive, got {self.max_minutes}.")
+
+    @property
+    def negatives_on_demand(self) -> bool:
+        """``--lazy-negatives`` applies: every pair is fresh, sampled by the model during its own update."""
+        return (self.lazy_negatives and self.objective == "dro" and self.negatives == "trajectory"
+                and self.policy_refresh == 1
+                and self.buffer_size == self.new_trajectories * self.timesteps_per_trajectory)
 
     @classmethod
     def with_preset(cls, preset: str, **overrides) -> TrainConfig:

@@ -5,7 +5,7 @@ backbone and encode the experts; build networks, optimizer, schedule, EMA and th
 lagged policy; restore a checkpoint if resuming; then per optimizer update run
 ``grad_accumulation`` micro-steps (pairs -> objective -> backward), clip, step,
 log, and checkpoint. accelerate provides the device, autocast, DDP and gradient
-reduction; the LR schedule and EMA step once per update, on every process alike.
+reduction; the LR (``lr_schedule``) and EMA move once per update, on every process alike.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from accelerate.utils import broadcast, gather_object, set_seed
-from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
@@ -34,6 +33,7 @@ from diffusion_dro.objectives import Nets, make_objective
 from diffusion_dro.objectives.weighting import min_snr_weights
 from diffusion_dro.train.checkpointing import atomic_dir, list_checkpoints
 from diffusion_dro.train.config import TrainConfig
+from diffusion_dro.train.lr_schedule import budget_progress, lr_factor
 from diffusion_dro.train.metrics_log import MetricsLog
 from diffusion_dro.train.merged_policy import MergedSampler
 from diffusion_dro.train.networks import TrainNetworks
@@ -67,7 +67,9 @@ def _plan(cfg: TrainConfig, n_experts: int, world: int) -> str:
         fwd = cfg.new_trajectories * cfg.rollout_steps / cfg.batch_size
         lines.append(f"negatives: {cfg.new_trajectories} trajectories x {cfg.rollout_steps} {cfg.rollout_scheduler} steps "
                      f"per micro-step, {cfg.timesteps_per_trajectory} kept each, buffer {cfg.buffer_size} pairs, "
-                     f"{fwd:.1f} sampler forwards per pair, policy refresh every {cfg.policy_refresh} updates")
+                     f"{fwd:.1f} sampler forwards per pair"
+                     + (" at most (a negative is sampled only where its hinge needs it)" if cfg.negatives_on_demand
+                        else "") + f", policy refresh every {cfg.policy_refresh} updates")
     return "\n".join(lines)
 
 
@@ -76,8 +78,6 @@ def train(cfg: TrainConfig) -> Path | None:
     out = Path(cfg.out)
     objective = make_objective(cfg.objective, cfg.margin)
     check_scheduler_name(cfg.rollout_scheduler)
-    if cfg.lr_scheduler != "constant" and cfg.max_steps is None:
-        raise InputError(f"--lr-scheduler {cfg.lr_scheduler} needs --max-steps to know where the schedule ends.")
     records = read_expert_set(cfg.experts)
     if cfg.init_adapter is not None:
         lora_file(cfg.init_adapter)  # before minutes of model loading
@@ -99,8 +99,6 @@ def train(cfg: TrainConfig) -> Path | None:
     set_seed(cfg.seed)  # the LoRA A matrices are drawn from the global RNG
     nets = TrainNetworks(backbone, cfg, objective.needs_reference)
     optimizer = torch.optim.AdamW(nets.trainable, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    lr_schedule = get_scheduler(cfg.lr_scheduler, optimizer, num_warmup_steps=cfg.warmup_updates,
-                                num_training_steps=cfg.max_steps or 1)
     ema = EMAModel(nets.trainable, decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
     policy = LaggedPolicy(nets.trainable, cfg.policy_refresh) if objective.needs_negatives else None
     model, optimizer = accelerator.prepare(nets.unet, optimizer)
@@ -124,7 +122,6 @@ def train(cfg: TrainConfig) -> Path | None:
             raise InputError(f"{path} was written by {len(per_process)} processes; resume it with as many.")
         nets.load_trainable_state(state["trainable"])
         optimizer.load_state_dict(state["optimizer"])
-        lr_schedule.load_state_dict(state["lr_schedule"])
         if ema is not None:
             ema.load_state_dict(state["ema"])
         if policy is not None:
@@ -145,7 +142,7 @@ def train(cfg: TrainConfig) -> Path | None:
         if main:
             state = {"updates": updates, "elapsed": elapsed, "pairs_seen": pairs_seen,
                      "trainable": nets.trainable_state(), "optimizer": optimizer.state_dict(),
-                     "lr_schedule": lr_schedule.state_dict(), "ema": None if ema is None else ema.state_dict(),
+                     "ema": None if ema is None else ema.state_dict(),
                      "policy": None if policy is None else policy.state_dict()}
             adapter = None if cfg.full else (lambda tmp: save_lora(nets.unet, tmp / "adapter"))
             write_checkpoint(out, updates, state, per_process, cfg.keep_checkpoints, adapter)
@@ -156,11 +153,24 @@ def train(cfg: TrainConfig) -> Path | None:
     started, last_saved = time.monotonic() - elapsed, updates
     max_norm = cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf
     while cfg.max_steps is None or updates < cfg.max_steps:
-        over = torch.tensor([float(cfg.max_minutes is not None and elapsed >= cfg.max_minutes * 60)],
-                            device=accelerator.device)
-        if broadcast(over, from_process=0).item():
+        # The main process's clock decides the stop and the LR of every process alike.
+        over, progress = broadcast(torch.tensor(
+            [float(cfg.max_minutes is not None and elapsed >= cfg.max_minutes * 60),
+             budget_progress(updates, elapsed, cfg.max_steps, cfg.max_minutes)], device=accelerator.device),
+            from_process=0).tolist()
+        if over:
             break
-        tick, sums = time.monotonic(), defaultdict(float)
+        lr = cfg.learning_rate * lr_factor(cfg.lr_scheduler, updates, cfg.warmup_updates, progress)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        tick, totals, counts = time.monotonic(), defaultdict(float), defaultdict(float)
+
+        def add(name: str, values: torch.Tensor) -> None:  # NaN marks a value not known for that pair
+            values = values.detach().float().flatten()
+            known = ~torch.isnan(values)
+            totals[name] += values[known].sum().item()
+            counts[name] += known.sum().item()
+
         for micro in range(cfg.grad_accumulation):
             batch = source.batch(updates, micro)
             last = micro == cfg.grad_accumulation - 1
@@ -169,15 +179,13 @@ def train(cfg: TrainConfig) -> Path | None:
                     result = objective(net_fns, batch)
                 loss = (result.loss * min_snr_weights(train_sched, batch.t, cfg.snr_gamma, v_pred)).mean()
                 accelerator.backward(loss / cfg.grad_accumulation)
-            sums["loss"] += loss.item() / cfg.grad_accumulation
+            add("loss", loss)
             for k, v in result.metrics.items():
-                sums[k] += v.float().mean().item() / cfg.grad_accumulation
+                add(k, v)
         grad_norm = accelerator.clip_grad_norm_(nets.trainable, max_norm)
         if policy is not None:
             policy.before_update(updates)
         optimizer.step()
-        lr = lr_schedule.get_last_lr()[0]
-        lr_schedule.step()
         optimizer.zero_grad(set_to_none=True)
         updates += 1
         if ema is not None:
@@ -187,9 +195,12 @@ def train(cfg: TrainConfig) -> Path | None:
         pairs = cfg.batch_size * cfg.grad_accumulation * world
         pairs_seen += pairs
         elapsed = time.monotonic() - started
-        values = accelerator.reduce(torch.tensor(list(sums.values()), device=accelerator.device), "mean")
+        # Means over every pair of the update (micro-steps x processes); the keys are the same everywhere.
+        summed = accelerator.reduce(torch.tensor([*totals.values(), *counts.values()], device=accelerator.device),
+                                    "sum").tolist()
         if main:
-            metrics = dict(zip(sums, values.tolist()))
+            n = len(totals)
+            metrics = {k: s / c for k, s, c in zip(totals, summed[:n], summed[n:]) if c > 0}
             rate = pairs / max(time.monotonic() - tick, 1e-9)
             metrics.update(lr=lr, grad_norm=float(grad_norm), pairs_per_s=rate, elapsed_s=elapsed,
                            sampler_forwards=source.sampler_forwards * world)

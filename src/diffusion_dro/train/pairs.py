@@ -7,17 +7,19 @@ so batch x accumulation splits and process counts change nothing but rounding.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
 
 from diffusion_dro.models.backbone import Backbone
+from diffusion_dro.models.conditioning import Conditioning
 from diffusion_dro.objectives import PairBatch
-from diffusion_dro.train.buffer import ReplayBuffer
+from diffusion_dro.train.buffer import ReplayBuffer, draw_indices
 from diffusion_dro.train.keyed_rng import keyed_generator, keyed_randint, keyed_randn, keyed_uniform
 from diffusion_dro.train.merged_policy import MergedSampler
 from diffusion_dro.train.policy import LaggedPolicy
-from diffusion_dro.train.rollout import Predict, perturbed_grid, rollout
+from diffusion_dro.train.rollout import Predict, grid_timesteps, perturbed_grid, rollout
 
 
 @dataclass
@@ -49,6 +51,19 @@ def encode_experts(backbone: Backbone, images: torch.Tensor, prompts: list[str],
         flipped=torch.cat([enc(c.flip(-1)) for c in chunks]),
         prompts=list(prompts),
     )
+
+
+@dataclass
+class _Plan:
+    """One micro-step's trajectories before sampling: ids, their experts and prompts, initial noise, grids."""
+
+    ids: list[int]
+    x0: torch.Tensor  # (n, C, H, W) the trajectories' experts, on the CPU
+    cond: Conditioning
+    noise: torch.Tensor  # (n, C, H, W) x_T
+    grids: list[list[int]]
+    generators: list[torch.Generator]
+    steps: torch.Tensor  # (n, k) the steps each trajectory contributes as pairs
 
 
 class PairSource:
@@ -98,53 +113,111 @@ class PairSource:
         return PairBatch(x0_e=x0.to(dev, dt), noise_e=noise.to(dev, dt), t=t.to(dev),
                          cond=self.backbone.encode_prompts(list(prompts)))
 
-    def refill(self, update: int, micro: int) -> None:
-        """Sample this micro-step's new policy trajectories into the buffer."""
+    @property
+    def lazy(self) -> bool:
+        """Negatives made on demand (``TrainConfig.negatives_on_demand``)."""
+        return self.cfg.negatives_on_demand
+
+    def _plan(self, update: int, micro: int) -> _Plan:
+        """This micro-step's trajectories, everything about them but the network's outputs."""
         cfg, backbone = self.cfg, self.backbone
         first = self._first_id(update, micro, cfg.new_trajectories)
         ids = list(range(first, first + cfg.new_trajectories))
         x0, prompts = zip(*(self._expert(j) for j in ids))
-        cond = backbone.encode_prompts(list(prompts))
         shape = backbone.latent_shape()
-        noise = torch.stack([keyed_randn(shape, cfg.seed, "traj-noise", j) for j in ids]).to(backbone.device, backbone.dtype)
         stride = self.num_train_timesteps // cfg.rollout_steps
         offsets = [keyed_randint(stride, cfg.seed, "traj-offset", j) if cfg.perturb_timesteps else 0 for j in ids]
-        grids = [perturbed_grid(self.num_train_timesteps, cfg.rollout_steps, o) for o in offsets]
-        generators = [keyed_generator(cfg.seed, "traj-noise", j, 1) for j in ids]
+        steps = torch.stack([torch.randperm(cfg.rollout_steps, generator=keyed_generator(cfg.seed, "steps", j))
+                             [: cfg.timesteps_per_trajectory] for j in ids])  # (n, k)
+        return _Plan(
+            ids=ids, x0=torch.stack(x0), cond=backbone.encode_prompts(list(prompts)),
+            noise=torch.stack([keyed_randn(shape, cfg.seed, "traj-noise", j) for j in ids]).to(backbone.device,
+                                                                                                backbone.dtype),
+            grids=[perturbed_grid(self.num_train_timesteps, cfg.rollout_steps, o) for o in offsets],
+            generators=[keyed_generator(cfg.seed, "traj-noise", j, 1) for j in ids], steps=steps)
+
+    def _rollout(self, plan: _Plan, which: list[int] | None = None, steps: int | None = None):
+        """Trajectories ``which`` (positions in the plan; default all) of the policy, for ``steps`` steps."""
+        cfg, backbone = self.cfg, self.backbone
+        which = list(range(len(plan.ids))) if which is None else which
         with self.policy.active():
             predict = self.policy_predict if self.merged is None else self.merged.predict(self.policy.version)
-            traj = rollout(predict, lambda: backbone.sampler(cfg.rollout_scheduler), cond, noise, grids,
-                           generators)
-        self.sampler_forwards += len(ids) * cfg.rollout_steps
+            traj = rollout(predict, lambda: backbone.sampler(cfg.rollout_scheduler), plan.cond[which],
+                           plan.noise[which], [plan.grids[i] for i in which], [plan.generators[i] for i in which],
+                           steps=steps)
+        self.sampler_forwards += len(which) * traj.t.shape[1]
+        return traj
+
+    def refill(self, update: int, micro: int) -> None:
+        """Sample this micro-step's new policy trajectories into the buffer."""
+        cfg = self.cfg
+        plan = self._plan(update, micro)
+        traj = self._rollout(plan)
         k = cfg.timesteps_per_trajectory
         by_model = update if self.policy.is_model else -1
+        ids = plan.ids
         rows = torch.arange(len(ids)).repeat_interleave(k)
-        x0_e, cond = torch.stack(x0)[rows], cond.to("cpu")[rows]
+        x0_e, cond = plan.x0[rows], plan.cond.to("cpu")[rows]
         if cfg.negatives == "final":
             # k pairs per final sample, each at its own uniformly drawn t.
             keys = torch.tensor(ids).repeat_interleave(k) * k + torch.arange(k).repeat(len(ids))
             t = torch.tensor([keyed_randint(self.num_train_timesteps, cfg.seed, "neg-t", int(key)) for key in keys])
             self.buffer.push(x0_e=x0_e, t=t, cond=cond, key=keys, by_model=by_model, x0_p=traj.final.cpu()[rows])
             return
-        steps = torch.stack([torch.randperm(cfg.rollout_steps, generator=keyed_generator(cfg.seed, "steps", j))[:k]
-                             for j in ids])  # (n, k)
-        cols = steps.flatten()
+        cols = plan.steps.flatten()
         self.buffer.push(
             x0_e=x0_e, t=traj.t.cpu()[rows, cols], cond=cond,
             key=torch.tensor(ids).repeat_interleave(k) * cfg.rollout_steps + cols, by_model=by_model,
             x_p=traj.x_t.cpu()[rows, cols], out_p=traj.out.cpu()[rows, cols],
         )
 
+    def _expert_noise(self, keys: torch.Tensor, uses: torch.Tensor) -> torch.Tensor:
+        # Fresh expert noise on every use of a pair, keyed by the pair and its use count.
+        shape = tuple(self.experts.latents.shape[1:])
+        return torch.stack([keyed_randn(shape, self.cfg.seed, "expert-noise", int(k), int(u))
+                            for k, u in zip(keys, uses)])
+
     def _dro_batch(self, update: int, micro: int) -> PairBatch:
+        if self.lazy:
+            return self._lazy_batch(update, micro)
         self.refill(update, micro)
         cfg, backbone = self.cfg, self.backbone
         pairs = self.buffer.draw(cfg.batch_size, keyed_generator(cfg.seed, "draw", update, micro, self.rank))
-        # Fresh expert noise on every use of a pair, keyed by the pair and its use count.
-        noise = torch.stack([keyed_randn(tuple(pairs["x0_e"].shape[1:]), cfg.seed, "expert-noise", int(k), int(u))
-                             for k, u in zip(pairs["key"], pairs["uses"])])
+        noise = self._expert_noise(pairs["key"], pairs["uses"])
         dev, dt = backbone.device, backbone.dtype
         negative = {k: pairs[k].to(dev, dt) for k in ("x_p", "out_p", "x0_p") if k in pairs}
         # Pairs sampled by the model during this update: the model has not changed since.
         fresh = bool((pairs["by_model"] == update).all())
         return PairBatch(x0_e=pairs["x0_e"].to(dev, dt), noise_e=noise.to(dev, dt), t=pairs["t"].to(dev),
                          cond=ReplayBuffer.conditioning(pairs).to(dev, dt), policy_is_model=fresh, **negative)
+
+    def _lazy_batch(self, update: int, micro: int) -> PairBatch:
+        """The pairs ``refill`` + ``draw`` would give, with each negative sampled only if the objective asks.
+
+        A pair's t is its trajectory's grid point, known before sampling, so the expert half can be
+        computed first; ``fetch(need)`` then runs only the trajectories that hold a needed pair, and
+        only as far as the deepest needed step.
+        """
+        cfg, backbone = self.cfg, self.backbone
+        plan = self._plan(update, micro)
+        sampler = functools.partial(backbone.sampler, cfg.rollout_scheduler)
+        grid_t = torch.tensor([grid_timesteps(sampler, g) for g in plan.grids])  # (n, S)
+        k = cfg.timesteps_per_trajectory
+        rows = torch.arange(len(plan.ids)).repeat_interleave(k)
+        cols = plan.steps.flatten()
+        idx = draw_indices(len(rows), cfg.batch_size, keyed_generator(cfg.seed, "draw", update, micro, self.rank))
+        rows, cols = rows[idx], cols[idx]
+        keys = torch.tensor(plan.ids)[rows] * cfg.rollout_steps + cols
+        dev, dt = backbone.device, backbone.dtype
+
+        def fetch(need: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            need = need.cpu()
+            which = sorted(set(rows[need].tolist()))
+            traj = self._rollout(plan, which, steps=int(cols[need].max()) + 1)
+            pos = torch.tensor([which.index(r) for r in rows[need].tolist()])
+            return traj.x_t[pos, cols[need]].to(dev, dt), traj.out[pos, cols[need]].to(dev, dt)
+
+        noise = self._expert_noise(keys, torch.zeros_like(keys))  # a fresh pair's first (and only) use
+        return PairBatch(x0_e=plan.x0[rows].to(dev, dt), noise_e=noise.to(dev, dt), t=grid_t[rows, cols].to(dev),
+                         cond=plan.cond[rows.to(plan.cond.hidden.device)].to(dev, dt), policy_is_model=True,
+                         fetch_negatives=fetch)

@@ -51,6 +51,13 @@ def check_rollout_scheduler(scheduler: SchedulerMixin, name: str) -> None:
         )
 
 
+def grid_timesteps(make_scheduler: Callable[[], SchedulerMixin], grid: Sequence[int]) -> list[int]:
+    """The timesteps a sample on ``grid`` passes through, known before any network runs."""
+    scheduler = make_scheduler()
+    scheduler.set_timesteps(timesteps=list(grid))
+    return [int(t) for t in scheduler.timesteps]
+
+
 @torch.no_grad()
 def rollout(
     predict: Predict,
@@ -59,11 +66,14 @@ def rollout(
     noise: torch.Tensor,
     grids: Sequence[Sequence[int]],
     generators: Sequence[torch.Generator] | None = None,
+    steps: int | None = None,
 ) -> Trajectories:
     """Sample ``len(noise)`` trajectories at guidance 1 from initial ``noise`` (B, C, H, W).
 
     ``grids[b]`` is sample b's descending timestep list (all of one length);
-    ``generators[b]`` feeds any noise a stochastic sampler adds.
+    ``generators[b]`` feeds any noise a stochastic sampler adds. ``steps`` stops after
+    that many steps (the first ``steps`` of the full trajectories; ``final`` is then
+    the state reached there).
     """
     batch = noise.shape[0]
     if len(grids) != batch or len({len(g) for g in grids}) != 1:
@@ -74,7 +84,7 @@ def rollout(
         s.set_timesteps(timesteps=list(grid), device=noise.device)
     x = torch.cat([noise[b : b + 1] * s.init_noise_sigma for b, s in enumerate(schedulers)])
     xs, ts, outs = [], [], []
-    for i in range(len(grids[0])):
+    for i in range(len(grids[0]) if steps is None else min(steps, len(grids[0]))):
         t_i = [s.timesteps[i] for s in schedulers]
         x_in = torch.cat([s.scale_model_input(x[b : b + 1], t) for b, (s, t) in enumerate(zip(schedulers, t_i))])
         t_vec = torch.stack(t_i).to(noise.device)
