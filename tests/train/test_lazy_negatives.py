@@ -46,7 +46,7 @@ def test_lazy_negatives_give_the_eager_pairs_hinges_and_gradient(tmp_path, toy_e
     results = {}
     for lazy in (False, True):
         source = _source(make(lazy), backbone, nets, experts)
-        assert source.lazy == lazy
+        assert source.cfg.negatives_on_demand == lazy
         batch = source.batch(0, 0)
         out = make_objective("dro")(fns, batch)
         nets.unet.zero_grad()

@@ -79,6 +79,7 @@ class PairSource:
         self.num_train_timesteps = backbone.scheduler_config.get("num_train_timesteps", 1000)
         self._perms: dict[int, torch.Tensor] = {}
         self.sampler_forwards = 0
+        self._sampler = functools.partial(backbone.sampler, cfg.rollout_scheduler)  # a new scheduler per call
 
     # --- keyed choices per global id -----------------------------------------
     def item(self, gid: int) -> int:
@@ -113,11 +114,6 @@ class PairSource:
         return PairBatch(x0_e=x0.to(dev, dt), noise_e=noise.to(dev, dt), t=t.to(dev),
                          cond=self.backbone.encode_prompts(list(prompts)))
 
-    @property
-    def lazy(self) -> bool:
-        """Negatives made on demand (``TrainConfig.negatives_on_demand``)."""
-        return self.cfg.negatives_on_demand
-
     def _plan(self, update: int, micro: int) -> _Plan:
         """This micro-step's trajectories, everything about them but the network's outputs."""
         cfg, backbone = self.cfg, self.backbone
@@ -138,11 +134,10 @@ class PairSource:
 
     def _rollout(self, plan: _Plan, which: list[int] | None = None, steps: int | None = None):
         """Trajectories ``which`` (positions in the plan; default all) of the policy, for ``steps`` steps."""
-        cfg, backbone = self.cfg, self.backbone
         which = list(range(len(plan.ids))) if which is None else which
         with self.policy.active():
             predict = self.policy_predict if self.merged is None else self.merged.predict(self.policy.version)
-            traj = rollout(predict, lambda: backbone.sampler(cfg.rollout_scheduler), plan.cond[which],
+            traj = rollout(predict, self._sampler, plan.cond[which],
                            plan.noise[which], [plan.grids[i] for i in which], [plan.generators[i] for i in which],
                            steps=steps)
         self.sampler_forwards += len(which) * traj.t.shape[1]
@@ -178,7 +173,7 @@ class PairSource:
                             for k, u in zip(keys, uses)])
 
     def _dro_batch(self, update: int, micro: int) -> PairBatch:
-        if self.lazy:
+        if self.cfg.negatives_on_demand:
             return self._lazy_batch(update, micro)
         self.refill(update, micro)
         cfg, backbone = self.cfg, self.backbone
@@ -200,8 +195,7 @@ class PairSource:
         """
         cfg, backbone = self.cfg, self.backbone
         plan = self._plan(update, micro)
-        sampler = functools.partial(backbone.sampler, cfg.rollout_scheduler)
-        grid_t = torch.tensor([grid_timesteps(sampler, g) for g in plan.grids])  # (n, S)
+        grid_t = torch.tensor([grid_timesteps(self._sampler, g) for g in plan.grids])  # (n, S)
         k = cfg.timesteps_per_trajectory
         rows = torch.arange(len(plan.ids)).repeat_interleave(k)
         cols = plan.steps.flatten()
