@@ -18,8 +18,9 @@ def _f(default, help: str):
 class DemoConfig:
     out: str = _f("runs/demo", "Run folder; re-running with the same folder resumes where it stopped.")
     taste: str | None = _f(None, "The simulated users' taste, JSON inline or a file (default: the toy default).")
-    minutes: float = _f(4.0, "Training wall clock over all rounds (each round an equal share): DRO and SFT "
-                        "train side by side, each on half of the CPU threads.")
+    minutes: float = _f(6.0, "Training wall clock over all rounds (each round an equal share): DRO and SFT "
+                        "train side by side, each on half of the CPU threads. 6 minutes keeps the default demo "
+                        "under 10 minutes on 2 AVX-512 cores, where 4 gave DRO too few updates (BENCHMARKS.md).")
     rounds: int = _f(1, "Rounds of the loop: feedback, curation, training. Round 1 shows the base's images; each "
                      "later round shows the previous round's DRO model's, and both methods continue from their "
                      "adapters on the experts curated from them (2 rounds measured no better on the toy: "
