@@ -11,6 +11,7 @@ from tiny_pipelines import install_in_hub_cache, save_tiny_sd, save_tiny_sdxl
 
 from diffusion_dro.errors import InputError, ModelLoadError
 from diffusion_dro.models import attach_lora, load_backbone, load_lora, save_lora
+from diffusion_dro.models.lora import plain_unet
 from diffusion_dro.models.schedulers import SCHEDULERS
 from diffusion_dro.sample.generate import SampleSettings, generate
 
@@ -85,6 +86,30 @@ def test_lora_round_trip_with_alpha_not_rank(tiny, tmp_path):
     pipe.load_lora_weights(tmp_path / "lora")
     out = pipe.unet(x, t, encoder_hidden_states=cond.hidden).sample
     torch.testing.assert_close(out, tuned, atol=1e-5, rtol=1e-5)
+
+
+def test_plain_unet_is_the_base_bit_exactly_and_shares_its_weights(tiny):
+    backbone = load_backbone(tiny["sd_folder"])
+    x, t = torch.randn(2, 4, 16, 16), torch.tensor([10, 500])
+    cond = backbone.encode_prompts(PROMPTS)
+    base_out = backbone.predict(x, t, cond).detach()
+    unet = backbone.unet.requires_grad_(False)
+    attach_lora(unet, rank=4, alpha=16, targets="all")
+    _perturb_lora(unet)
+    plain = plain_unet(unet)
+    assert not any("lora" in n for n, _ in plain.named_modules())
+    with torch.no_grad():
+        assert torch.equal(plain(x, t, **cond.unet_kwargs()).sample, base_out)  # the reference, bit-exact
+    # Every tensor is the model's own: no second copy in memory, and the copy's eval() leaves the model alone.
+    theirs = {p.data_ptr() for p in unet.parameters()}
+    assert all(p.data_ptr() in theirs for p in plain.parameters())
+    assert unet.training == backbone.unet.training
+    # private tensors are copied and frozen; the model's trainable flags are untouched.
+    conv = unet.get_submodule("down_blocks.0.resnets.0.conv1").get_base_layer().weight
+    split = plain_unet(unet, private=[conv])
+    copied = split.get_submodule("down_blocks.0.resnets.0.conv1").weight
+    assert copied is not conv and torch.equal(copied, conv) and not copied.requires_grad
+    assert any(p.requires_grad for p in unet.parameters())
 
 
 def test_missing_model_folder():

@@ -71,11 +71,15 @@ def load_backbone(
     dtype: torch.dtype = torch.float32,
     resolution: int | None = None,
     fuse_adapter: bool = False,
+    channels_last: bool = True,
 ) -> Backbone:
     """Load ``ref`` (and a LoRA ``adapter`` folder) as a Backbone on ``device``/``dtype``.
 
     ``fuse_adapter`` merges the adapter into the UNet's weights (diffusers' ``fuse_lora``), for
     inference only: the same function up to float rounding, without peft's per-layer LoRA matmuls.
+    ``channels_last`` stores the UNet's convolution weights channels-last, the layout oneDNN and
+    cuDNN convolve fastest (toy UNet, one CPU thread: bf16 forward 25% faster, fp32 forward and
+    backward 12%; BENCHMARKS.md); the maths is the same up to float rounding.
     """
     location = resolve_ref(ref)
     base_file = Path(location) / BASE_REF_FILE
@@ -85,7 +89,7 @@ def load_backbone(
         backbone.unet = _load("unet", ref, UNet2DConditionModel.from_pretrained, location, subfolder="unet")
         backbone.unet.to(device=device, dtype=dtype)
         backbone.source = ref
-        return _with_adapter(backbone, adapter, fuse_adapter)
+        return _with_adapter(backbone, adapter, fuse_adapter, channels_last)
 
     index = _load("model_index.json", ref, DiffusionPipeline.load_config, location)
     kind: Kind = (
@@ -125,12 +129,14 @@ def load_backbone(
         prompt_check=prompt_check,
         force_zeros_for_empty_prompt=kind == "sdxl" and index.get("force_zeros_for_empty_prompt", True),
     ).to(device, dtype)
-    return _with_adapter(backbone, adapter, fuse_adapter)
+    return _with_adapter(backbone, adapter, fuse_adapter, channels_last)
 
 
-def _with_adapter(backbone: Backbone, adapter: str | None, fuse: bool) -> Backbone:
+def _with_adapter(backbone: Backbone, adapter: str | None, fuse: bool, channels_last: bool) -> Backbone:
     if adapter is not None:
         load_lora(backbone.unet, adapter)
         if fuse:
             backbone.unet.fuse_lora()
+    if channels_last:
+        backbone.unet.to(memory_format=torch.channels_last)
     return backbone

@@ -8,6 +8,8 @@ uses the wrong scale whenever they differ.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -47,6 +49,25 @@ def attach_lora(
     )
     unet.add_adapter(config, adapter_name=adapter_name)
     return config
+
+
+def plain_unet(unet: torch.nn.Module, private: Iterable[torch.Tensor] = ()) -> torch.nn.Module:
+    """A frozen copy of a LoRA UNet without its peft layers, sharing every tensor but those in ``private``.
+
+    peft's layers add Python dispatch and two small matmuls to every wrapped layer even with
+    adapters disabled; the plain copy runs the base maths alone (a 12% faster forward on the
+    toy). Shared tensors cost no memory; ``private`` ones (weights the caller will overwrite,
+    as the merged sampler does) are copied.
+    """
+    private_ids = {id(t) for t in private}
+    memo = {id(t): t for t in [*unet.parameters(), *unet.buffers()] if id(t) not in private_ids}
+    plain = copy.deepcopy(unet, memo)
+    plain.unload_lora()  # diffusers: replaces every peft layer by its base layer, weights untouched
+    shared = {id(t) for t in unet.parameters()} - private_ids
+    for p in plain.parameters():
+        if id(p) not in shared:  # the copies; shared tensors keep the model's own flags
+            p.requires_grad_(False)
+    return plain.eval()
 
 
 def lora_state_dict(unet: torch.nn.Module, adapter_name: str = "default") -> dict[str, torch.Tensor]:

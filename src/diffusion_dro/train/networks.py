@@ -1,7 +1,8 @@
 """The networks of a fine-tuning run: trainable model, frozen reference, and the final save.
 
 LoRA mode: one UNet. The model is the UNet with its adapter (starting at zero, or from
-``--init-adapter``); the reference is the same UNet with adapters disabled (bit-exact base output, no second copy). Under
+``--init-adapter``); the reference is a peft-free view of the same base weights (``plain_unet``:
+bit-exact base output, no second copy of the weights, faster than disabling the adapters). Under
 mixed precision the frozen base is cast to the half type and the adapter kept in
 fp32. Full mode: every UNet weight trains in fp32 (autocast does the half-precision
 maths) and the reference is a separate frozen copy, kept only when the objective
@@ -21,7 +22,7 @@ from diffusers.training_utils import cast_training_params
 from diffusion_dro.models.backbone import Backbone
 from diffusion_dro.models.conditioning import Conditioning
 from diffusion_dro.models.loading import BASE_REF_FILE
-from diffusion_dro.models.lora import attach_lora, copy_lora_from, save_lora
+from diffusion_dro.models.lora import attach_lora, copy_lora_from, plain_unet, save_lora
 from diffusion_dro.train.config import TrainConfig
 
 HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
@@ -44,9 +45,13 @@ class TrainNetworks:
             if cfg.mixed_precision in HALF:
                 unet.to(HALF[cfg.mixed_precision])
             attach_lora(unet, cfg.lora_rank, cfg.lora_alpha, cfg.lora_targets)
+            if unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last):
+                unet.to(memory_format=torch.channels_last)  # the adapter's convs take the base's format
             if cfg.init_adapter is not None:
                 copy_lora_from(unet, cfg.init_adapter)
             cast_training_params(unet, dtype=torch.float32)
+            if needs_reference:
+                self.ref_unet = plain_unet(unet)
         unet.train()
         self.unet = unet
         self.trainable = [p for p in unet.parameters() if p.requires_grad]
@@ -55,13 +60,7 @@ class TrainNetworks:
         return lambda x, t, cond: net(x, t, **cond.unet_kwargs()).sample
 
     def ref_predict(self, x: torch.Tensor, t: torch.Tensor, cond: Conditioning) -> torch.Tensor:
-        if self.ref_unet is not None:
-            return self.ref_unet(x, t, **cond.unet_kwargs()).sample
-        self.unet.disable_adapters()
-        try:
-            return self.unet(x, t, **cond.unet_kwargs()).sample
-        finally:
-            self.unet.enable_adapters()
+        return self.ref_unet(x, t, **cond.unet_kwargs()).sample
 
     def trainable_state(self) -> list[torch.Tensor]:
         return [p.detach().cpu().clone() for p in self.trainable]
