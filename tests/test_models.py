@@ -112,6 +112,16 @@ def test_plain_unet_is_the_base_bit_exactly_and_shares_its_weights(tiny):
     assert any(p.requires_grad for p in unet.parameters())
 
 
+def test_unet_loads_channels_last_with_the_same_outputs(tiny):
+    fast, plain = load_backbone(tiny["sd_folder"]), load_backbone(tiny["sd_folder"], channels_last=False)
+    assert fast.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    assert plain.unet.conv_in.weight.is_contiguous()
+    x, t = torch.randn(2, 4, 16, 16), torch.tensor([10, 500])
+    cond = fast.encode_prompts(PROMPTS)
+    with torch.no_grad():
+        torch.testing.assert_close(fast.predict(x, t, cond), plain.predict(x, t, cond), atol=1e-5, rtol=1e-5)
+
+
 def test_missing_model_folder():
     with pytest.raises(ModelLoadError, match="no such folder"):
         load_backbone("./does/not/exist")
