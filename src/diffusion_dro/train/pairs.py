@@ -78,6 +78,7 @@ class PairSource:
         self.buffer = ReplayBuffer(cfg.buffer_size) if policy is not None else None
         self.num_train_timesteps = backbone.scheduler_config.get("num_train_timesteps", 1000)
         self._perms: dict[int, torch.Tensor] = {}
+        self._grid_t: dict[tuple[int, ...], list[int]] = {}
         self.sampler_forwards = 0
         self._sampler = functools.partial(backbone.sampler, cfg.rollout_scheduler)  # a new scheduler per call
 
@@ -131,6 +132,13 @@ class PairSource:
                                                                                                 backbone.dtype),
             grids=[perturbed_grid(self.num_train_timesteps, cfg.rollout_steps, o) for o in offsets],
             generators=[keyed_generator(cfg.seed, "traj-noise", j, 1) for j in ids], steps=steps)
+
+    def _grid_timesteps(self, grid: list[int]) -> list[int]:
+        # A scheduler per call costs milliseconds; there are only T / rollout_steps distinct grids.
+        key = tuple(grid)
+        if key not in self._grid_t:
+            self._grid_t[key] = grid_timesteps(self._sampler, grid)
+        return self._grid_t[key]
 
     def _rollout(self, plan: _Plan, which: list[int] | None = None, steps: int | None = None):
         """Trajectories ``which`` (positions in the plan; default all) of the policy, for ``steps`` steps."""
@@ -195,7 +203,7 @@ class PairSource:
         """
         cfg, backbone = self.cfg, self.backbone
         plan = self._plan(update, micro)
-        grid_t = torch.tensor([grid_timesteps(self._sampler, g) for g in plan.grids])  # (n, S)
+        grid_t = torch.tensor([self._grid_timesteps(g) for g in plan.grids])  # (n, S)
         k = cfg.timesteps_per_trajectory
         rows = torch.arange(len(plan.ids)).repeat_interleave(k)
         cols = plan.steps.flatten()
