@@ -78,8 +78,8 @@ def load_backbone(
     ``fuse_adapter`` merges the adapter into the UNet's weights (diffusers' ``fuse_lora``), for
     inference only: the same function up to float rounding, without peft's per-layer LoRA matmuls.
     ``channels_last`` stores the UNet's convolution weights channels-last, the layout oneDNN and
-    cuDNN convolve fastest (toy UNet, one CPU thread: bf16 forward 25% faster, fp32 forward and
-    backward 12%; BENCHMARKS.md); the maths is the same up to float rounding.
+    cuDNN convolve fastest (toy UNet, one CPU thread: batch-16 forward 13% and batch-8 forward +
+    backward 12% faster; BENCHMARKS.md); the maths is the same up to float rounding.
     """
     location = resolve_ref(ref)
     base_file = Path(location) / BASE_REF_FILE
