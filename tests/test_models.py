@@ -96,6 +96,7 @@ def test_plain_unet_is_the_base_bit_exactly_and_shares_its_weights(tiny):
     unet = backbone.unet.requires_grad_(False)
     attach_lora(unet, rank=4, alpha=16, targets="all")
     _perturb_lora(unet)
+    unet.train()
     plain = plain_unet(unet)
     assert not any("lora" in n for n, _ in plain.named_modules())
     with torch.no_grad():
@@ -103,13 +104,14 @@ def test_plain_unet_is_the_base_bit_exactly_and_shares_its_weights(tiny):
     # Every tensor is the model's own: no second copy in memory, and the copy's eval() leaves the model alone.
     theirs = {p.data_ptr() for p in unet.parameters()}
     assert all(p.data_ptr() in theirs for p in plain.parameters())
-    assert unet.training == backbone.unet.training
+    assert unet.training and not plain.training
     # private tensors are copied and frozen; the model's trainable flags are untouched.
     conv = unet.get_submodule("down_blocks.0.resnets.0.conv1").get_base_layer().weight
     split = plain_unet(unet, private=[conv])
     copied = split.get_submodule("down_blocks.0.resnets.0.conv1").weight
     assert copied is not conv and torch.equal(copied, conv) and not copied.requires_grad
-    assert any(p.requires_grad for p in unet.parameters())
+    lora = [p for n, p in unet.named_parameters() if "lora_" in n]
+    assert lora and all(p.requires_grad for p in lora)
 
 
 def test_unet_loads_channels_last_with_the_same_outputs(tiny):

@@ -61,9 +61,9 @@ def plain_unet(unet: torch.nn.Module, private: Iterable[torch.Tensor] = ()) -> t
     """
     private_ids = {id(t) for t in private}
     memo = {id(t): t for t in [*unet.parameters(), *unet.buffers()] if id(t) not in private_ids}
+    shared = set(memo)  # before deepcopy adds its own entries
     plain = copy.deepcopy(unet, memo)
     plain.unload_lora()  # diffusers: replaces every peft layer by its base layer, weights untouched
-    shared = {id(t) for t in unet.parameters()} - private_ids
     for p in plain.parameters():
         if id(p) not in shared:  # the copies; shared tensors keep the model's own flags
             p.requires_grad_(False)
