@@ -64,7 +64,8 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
             assert (final / "pytorch_lora_weights.safetensors").is_file()
             assert json.loads((final / "training_summary.json").read_text())["updates"] > 0
             config = json.loads((folder / "train" / m / "config.json").read_text())
-            assert (config["objective"], config["snr_gamma"], config["prompt_dropout"]) == (m, 5.0, 0.0)  # defaults
+            assert (config["objective"], config["lora_rank"], config["snr_gamma"], config["prompt_dropout"]) == (
+                m, 32, 5.0, 0.0)  # the demo's defaults
             assert config["init_adapter"] == (None if r == 1 else str(out / "round-1" / "train" / m / "final"))
     # Round 2 showed round 1's DRO model: the feedback store says so for every generation.
     served = json.loads((out / "round-2" / "feedback" / "simulation.json").read_text())["served"]
@@ -114,6 +115,8 @@ def test_bad_inputs_fail_early_with_the_fix(tmp_path):
         DemoConfig(out=str(tmp_path / "x"), rounds=0)
     with pytest.raises(InputError, match="--minutes"):
         DemoConfig(out=str(tmp_path / "x"), minutes=0)
+    with pytest.raises(InputError, match="--lora-rank"):
+        DemoConfig(out=str(tmp_path / "x"), lora_rank=0)
     with pytest.raises(InputError, match="--snr-gamma"):
         DemoConfig(out=str(tmp_path / "x"), snr_gamma=-1)
     with pytest.raises(InputError, match="--prompt-dropout"):

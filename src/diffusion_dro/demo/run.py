@@ -110,7 +110,7 @@ def _round(cfg: DemoConfig, log: _Log, r: int, methods: list[str], init: dict[st
     minutes = cfg.minutes / cfg.rounds
     side = "DRO" if cfg.skip_baseline else "DRO and SFT side by side"
     start = "the toy base" if init is None else f"their round {r - 1} adapters"
-    t = log.stage(f"round {r} train", f"{side} from {start} for {minutes:g} min (LoRA)")
+    t = log.stage(f"round {r} train", f"{side} from {start} for {minutes:g} min (LoRA r={cfg.lora_rank})")
     configs = train_configs(cfg, curated_dir / "expert", folder / "train", methods, minutes, init)
     train_side_by_side(configs, folder / "train", cfg.progress)
     runs = {m: Path(c.out) for m, c in configs.items()}

@@ -43,7 +43,7 @@ def train_configs(cfg, experts: Path, root: Path, methods: list[str], minutes: f
     each method's adapter of the previous round, which its run continues (``--init-adapter``)."""
     return {m: TrainConfig(out=str(root / m), experts=str(experts), objective=m, model="toy",
                            max_minutes=minutes, resume=True, seed=cfg.seed, progress=False,
-                           checkpoint_every=CHECKPOINT_EVERY, snr_gamma=cfg.snr_gamma,
+                           checkpoint_every=CHECKPOINT_EVERY, lora_rank=cfg.lora_rank, snr_gamma=cfg.snr_gamma,
                            prompt_dropout=cfg.prompt_dropout,
                            init_adapter=None if init is None else str(init[m])) for m in methods}
 
