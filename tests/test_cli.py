@@ -84,6 +84,7 @@ def test_every_config_field_is_a_flag_with_help(name):
     for f in dataclasses.fields(config_cls):
         assert f.name in dests, f.name
         assert f.metadata.get("help"), f"{name}: field {f.name} has no help"
+    assert "--config" in parser.format_help()  # renders: a bare '%' in a help text would raise here
 
 
 def test_unknown_command(capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -121,6 +122,9 @@ def _load_config_file(path: str) -> dict:
 def build_parser(config_cls: type, prog: str, help_text: str, defaults: dict | None = None) -> HfArgumentParser:
     parser = HfArgumentParser(config_cls, prog=prog, description=help_text)
     parser.add_argument("--config", default=None, help="YAML or JSON file of options; flags override it.")
+    for action in parser._actions:  # argparse %-formats help texts; the dataclasses' are literal ("93.4%")
+        if isinstance(action.help, str):
+            action.help = re.sub(r"%(?!\()", "%%", action.help)
     if defaults:
         known = {f.name for f in dataclasses.fields(config_cls)}
         unknown = sorted(set(defaults) - known)
