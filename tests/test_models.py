@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,21 @@ def test_load_encode_predict_generate(tiny, key, kind):
     # Same seed, same image, whatever the batch.
     alone = generate(backbone, PROMPTS[1:], [1], SampleSettings(steps=2, guidance_scale=2.0))
     torch.testing.assert_close(alone[0], images[1], atol=1e-5, rtol=0)
+
+
+def test_bf16_load_sets_every_part_at_load_without_cast_warnings(tiny):
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    diffusers_log = logging.getLogger("diffusers")  # does not propagate to the root logger, so caplog misses it
+    diffusers_log.addHandler(handler)
+    try:
+        backbone = load_backbone(tiny["sd_folder"], dtype=torch.bfloat16)
+    finally:
+        diffusers_log.removeHandler(handler)
+    parts = [backbone.unet, *backbone.text_encoders, backbone.vae]
+    assert {p.dtype for m in parts for p in m.parameters()} == {torch.bfloat16}
+    assert [r.getMessage() for r in records if r.levelno >= logging.WARNING] == []
 
 
 def test_sdxl_empty_prompt_is_zeros(tiny):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -183,8 +184,17 @@ def parse(argv: Sequence[str]) -> tuple[str, object, Callable]:
     return name, config_cls(**values), run
 
 
+class _NoTorchvisionNotice(logging.Filter):
+    """Drops transformers' notice that an image processor falls back to its PIL version: torchvision is
+    left out of the install on purpose (its PyPI wheel does not import with CPU torch), so it is not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "requires torchvision (not installed)" not in record.getMessage()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    logging.getLogger("transformers.utils.import_utils").addFilter(_NoTorchvisionNotice())
     try:
         _, config, run = parse(argv)
         run(config)

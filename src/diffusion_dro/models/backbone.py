@@ -81,8 +81,10 @@ class Backbone:
         return make_scheduler(name, self.scheduler_config)
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Backbone:
+        # Only the given arguments: diffusers' .to() warns on any ``dtype`` keyword, even ``None``.
+        kwargs = {k: v for k, v in (("device", device), ("dtype", dtype)) if v is not None}
         for m in [self.unet, *self.text_encoders, *([self.vae] if self.vae is not None else [])]:
-            m.to(device=device, dtype=dtype)
+            m.to(**kwargs)
         return self
 
     # --- text ------------------------------------------------------------------

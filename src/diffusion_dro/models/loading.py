@@ -86,8 +86,9 @@ def load_backbone(
     if base_file.is_file():  # a full fine-tune: its own UNet over the base's other parts
         base = json.loads(base_file.read_text())["base"]
         backbone = load_backbone(base, device=device, dtype=dtype, resolution=resolution)
-        backbone.unet = _load("unet", ref, UNet2DConditionModel.from_pretrained, location, subfolder="unet")
-        backbone.unet.to(device=device, dtype=dtype)
+        backbone.unet = _load("unet", ref, UNet2DConditionModel.from_pretrained, location, subfolder="unet",
+                              torch_dtype=dtype)
+        backbone.unet.to(device=device)
         backbone.source = ref
         return _with_adapter(backbone, adapter, fuse_adapter, channels_last)
 
@@ -99,15 +100,20 @@ def load_backbone(
         if "text_encoder_2" in index
         else "sd"
     )
-    unet = _load("unet", ref, UNet2DConditionModel.from_pretrained, location, subfolder="unet")
-    encoders = [_load("text_encoder", ref, CLIPTextModel.from_pretrained, location, subfolder="text_encoder")]
+    # The dtype is set at load, not by a later ``.to(dtype)``: diffusers then keeps a model's fp32-only
+    # modules in fp32 (and its ``.to(dtype)`` warns about them even where there are none).
+    unet = _load("unet", ref, UNet2DConditionModel.from_pretrained, location, subfolder="unet", torch_dtype=dtype)
+    encoders = [_load("text_encoder", ref, CLIPTextModel.from_pretrained, location, subfolder="text_encoder",
+                      dtype=dtype)]
     tokenizers = [_load("tokenizer", ref, CLIPTokenizer.from_pretrained, location, subfolder="tokenizer")]
     if kind == "sdxl":
         encoders.append(
-            _load("text_encoder_2", ref, CLIPTextModelWithProjection.from_pretrained, location, subfolder="text_encoder_2")
+            _load("text_encoder_2", ref, CLIPTextModelWithProjection.from_pretrained, location,
+                  subfolder="text_encoder_2", dtype=dtype)
         )
         tokenizers.append(_load("tokenizer_2", ref, CLIPTokenizer.from_pretrained, location, subfolder="tokenizer_2"))
-    vae = _load("vae", ref, AutoencoderKL.from_pretrained, location, subfolder="vae") if "vae" in index else None
+    vae = (_load("vae", ref, AutoencoderKL.from_pretrained, location, subfolder="vae", torch_dtype=dtype)
+           if "vae" in index else None)
     sched_config = _load("scheduler", ref, DDPMScheduler.load_config, location, subfolder="scheduler")
     prompt_check = None
     if kind == "toy":
@@ -128,7 +134,7 @@ def load_backbone(
         resolution=resolution,
         prompt_check=prompt_check,
         force_zeros_for_empty_prompt=kind == "sdxl" and index.get("force_zeros_for_empty_prompt", True),
-    ).to(device, dtype)
+    ).to(device)
     return _with_adapter(backbone, adapter, fuse_adapter, channels_last)
 
 

@@ -19,7 +19,10 @@ class _JudgeScorer(Scorer):
     def __init__(self, judge: ToyJudge, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                  batch_size: int = 256) -> None:
         super().__init__(device, dtype, batch_size)
-        self.judge = judge.to(self.device, dtype).eval().requires_grad_(False)
+        judge = judge.to(device=self.device)
+        if judge.dtype != dtype:  # diffusers' .to(dtype) warns even with no fp32-only modules, so only if needed
+            judge = judge.to(dtype=dtype)
+        self.judge = judge.eval().requires_grad_(False)
 
     def _probs(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         if images.shape[-2:] != (32, 32):
