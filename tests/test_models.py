@@ -58,6 +58,16 @@ def test_bf16_load_sets_every_part_at_load_without_cast_warnings(tiny):
     assert [r.getMessage() for r in records if r.levelno >= logging.WARNING] == []
 
 
+def test_progress_false_hides_weight_bars_and_restores_them(tiny, capfd):
+    from transformers.utils import logging as hf_logging
+
+    load_backbone(tiny["sd_folder"], progress=False)
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()
+    load_backbone(tiny["sd_folder"])
+    assert "Loading weights" in capfd.readouterr().err
+
+
 def test_sdxl_empty_prompt_is_zeros(tiny):
     backbone = load_backbone(tiny["sdxl_hub"])
     cond = backbone.encode_prompts(["", "a small red circle"])

@@ -49,7 +49,8 @@ def generated_sets(cfg: DemoConfig, rng: np.random.Generator, adapter: str | Non
     from diffusion_dro.sample.generate import SampleSettings, generate
 
     # Fused: served as one plain UNet, the adapter costs nothing per step.
-    backbone = load_backbone("toy", adapter=adapter, device="cpu", dtype=DTYPES[cfg.app_dtype], fuse_adapter=True)
+    backbone = load_backbone("toy", adapter=adapter, device="cpu", dtype=DTYPES[cfg.app_dtype], fuse_adapter=True,
+                             progress=cfg.progress)
     settings = SampleSettings(steps=cfg.app_steps, guidance_scale=cfg.app_guidance)
     train_prompts = load_prompt_set("toy:train").unique().prompts
     made = 0

@@ -11,11 +11,14 @@ own ``unet/`` and a ``dro_base.json`` naming the model its other parts come from
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL, DDPMScheduler, DiffusionPipeline, UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+from transformers.utils import logging as hf_logging
 
 from diffusion_dro.errors import ModelLoadError
 from diffusion_dro.models.backbone import Backbone, Kind
@@ -64,6 +67,20 @@ def _load(what: str, ref: str, fn, *args, **kwargs):
         ) from e
 
 
+@contextmanager
+def _weight_bars(show: bool) -> Iterator[None]:
+    """transformers 5 draws a 'Loading weights' bar for every text encoder; off for callers without progress
+    bars (a log file, a demo's echoed subprocess), restored after."""
+    was_on = hf_logging.is_progress_bar_enabled()
+    if was_on and not show:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on and not show:
+            hf_logging.enable_progress_bar()
+
+
 def load_backbone(
     ref: str,
     adapter: str | None = None,
@@ -72,6 +89,7 @@ def load_backbone(
     resolution: int | None = None,
     fuse_adapter: bool = False,
     channels_last: bool = True,
+    progress: bool = True,
 ) -> Backbone:
     """Load ``ref`` (and a LoRA ``adapter`` folder) as a Backbone on ``device``/``dtype``.
 
@@ -80,12 +98,19 @@ def load_backbone(
     ``channels_last`` stores the UNet's convolution weights channels-last, the layout oneDNN and
     cuDNN convolve fastest (toy UNet, one CPU thread: batch-16 forward 13% and batch-8 forward +
     backward 12% faster; BENCHMARKS.md); the maths is the same up to float rounding.
+    ``progress=False`` hides transformers' per-model 'Loading weights' bars.
     """
+    with _weight_bars(progress):
+        return _load_backbone(ref, adapter, device, dtype, resolution, fuse_adapter, channels_last)
+
+
+def _load_backbone(ref: str, adapter: str | None, device: torch.device | str, dtype: torch.dtype,
+                   resolution: int | None, fuse_adapter: bool, channels_last: bool) -> Backbone:
     location = resolve_ref(ref)
     base_file = Path(location) / BASE_REF_FILE
     if base_file.is_file():  # a full fine-tune: its own UNet over the base's other parts
         base = json.loads(base_file.read_text())["base"]
-        backbone = load_backbone(base, device=device, dtype=dtype, resolution=resolution)
+        backbone = _load_backbone(base, None, device, dtype, resolution, False, False)
         backbone.unet = _load("unet", ref, UNet2DConditionModel.from_pretrained, location, subfolder="unet",
                               torch_dtype=dtype)
         backbone.unet.to(device=device)

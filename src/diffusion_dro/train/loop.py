@@ -92,7 +92,7 @@ def train(cfg: TrainConfig) -> Path | None:
         return None
 
     # --- setup -------------------------------------------------------------------
-    backbone = load_backbone(cfg.model, device=accelerator.device, resolution=cfg.resolution)
+    backbone = load_backbone(cfg.model, device=accelerator.device, resolution=cfg.resolution, progress=cfg.progress)
     backbone.check_prompts([r.prompt for r in records])
     check_rollout_scheduler(backbone.sampler(cfg.rollout_scheduler), cfg.rollout_scheduler)
     experts = encode_experts(backbone, load_expert_images(records, backbone.resolution), [r.prompt for r in records])
