@@ -140,6 +140,13 @@ def test_single_model_gives_means_without_win_rates(tmp_path):
     assert "median" not in r["protocols"] and (Path(tmp_path) / "report.html").is_file()
 
 
+def test_no_progress_draws_no_bars(tmp_path, capfd):
+    run_eval(EvalConfig(out=str(tmp_path), model=["base=toy"], max_prompts=2, seeds=1, steps=2,
+                        protocol="per-seed", scorers="toy-adherence", progress=False))
+    err = capfd.readouterr().err
+    assert "generate base" not in err and "score toy-adherence" not in err and "Loading weights" not in err
+
+
 def test_prompt_groups_get_their_own_win_rates(tmp_path):
     prompts = tmp_path / "styles.json"  # hpsv2.benchmark_prompts('all') saved with json.dump
     prompts.write_text(json.dumps({"round": ["a small red circle", "a large blue circle"],

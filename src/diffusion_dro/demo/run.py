@@ -158,6 +158,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     results = run_eval(EvalConfig(
         out=str(out / "eval"), model=["base=toy", *(f"{m}=toy,{finals[m]}" for m in methods)],
         prompts="toy:heldout", seeds=cfg.eval_seeds, scorers="toy-taste,toy-adherence", taste=cfg.taste,
+        progress=cfg.progress,
         title="dro demo: base vs SFT vs DRO on the toy world" if "sft" in methods else "dro demo: base vs DRO"))
     log.done("evaluate", t, f"{len(results['prompts']['items'])} prompts x {len(results['seeds'])} seeds")
 

@@ -110,6 +110,7 @@ class EvalConfig:
     dtype: Literal["fp32", "fp16", "bf16"] = field(default="fp32", metadata={"help": "Weights' dtype."})
     examples: int = field(default=6, metadata={"help": "Biggest wins and losses shown as image rows per pair."})
     title: str = field(default="Evaluation", metadata={"help": "Title of report.html."})
+    progress: bool = field(default=True, metadata={"help": "Show progress bars (generation, loading, scoring)."})
 
     def __post_init__(self) -> None:
         if not self.model:

@@ -98,6 +98,7 @@ def generate_images(
     device: str = "auto",
     dtype: str = "fp32",
     resolution: int | None = None,
+    progress: bool = True,
 ) -> list[ModelImages]:
     """Generate (or reuse) ``len(prompts) x len(seeds)`` images per model; returns where they are."""
     import time
@@ -130,10 +131,12 @@ def generate_images(
         kind = next(iter(existing.values()), {}).get("kind") if not todo else None
         if size is not None:
             seen = _check_size(spec.name, size, seen)
-        with tqdm(total=len(prompts) * len(seeds), initial=done, desc=f"generate {spec.name}", unit="img") as bar:
+        with tqdm(total=len(prompts) * len(seeds), initial=done, desc=f"generate {spec.name}", unit="img",
+                  disable=not progress) as bar:
             if todo:
                 backbone = load_backbone(spec.model, spec.adapter, device=resolve_device(device),
-                                         dtype=DTYPES[dtype], resolution=resolution, fuse_adapter=True)
+                                         dtype=DTYPES[dtype], resolution=resolution, fuse_adapter=True,
+                                         progress=progress)
                 backbone.check_prompts(prompts)
                 size, kind = backbone.resolution, backbone.kind
                 seen = _check_size(spec.name, size, seen)

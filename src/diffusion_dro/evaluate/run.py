@@ -70,14 +70,15 @@ def run_eval(config: EvalConfig, extra_sections: Sequence[ReportSection] = ()) -
     print(f"dro eval: {len(names)} models x {len(prompts)} prompts x {len(seeds)} seeds -> {out}")
 
     images = generate_images(specs, prompts, seeds, config.settings(), out, batch_size=config.batch_size,
-                             device=config.device, dtype=config.dtype, resolution=config.resolution)
+                             device=config.device, dtype=config.dtype, resolution=config.resolution,
+                             progress=config.progress)
     generation_s = time.perf_counter() - start
 
     t = time.perf_counter()
     selection = config.selection_name
     to_score = config.scorer_names + ([selection] if selection not in config.scorer_names else [])
     scores = score_images(images, prompts, to_score, sources=config.sources, taste=config.taste,
-                          device=resolve_device(config.device), dtype=DTYPES[config.dtype])
+                          device=resolve_device(config.device), dtype=DTYPES[config.dtype], progress=config.progress)
     compared = {s: scores[s] for s in config.scorer_names}
     protocols = compare_models(compared, names, scores[selection], prompt_set.groups, seeds, config.protocols,
                                samples=config.bootstrap, seed=config.seed, level=config.confidence,

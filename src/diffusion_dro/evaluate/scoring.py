@@ -60,6 +60,7 @@ def score_images(
     taste: str | None = None,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
+    progress: bool = True,
 ) -> dict[str, dict[str, np.ndarray]]:
     """``scores[scorer][model]``: (P, S) float64 arrays, higher is better."""
     from diffusion_dro.score import load_scorer
@@ -73,7 +74,7 @@ def score_images(
         scorer = load_scorer(name, sources.get(name), device=device, dtype=dtype, **options)
         out[name] = {}
         total = len(models) * len(prompts) * n_seeds
-        with tqdm(total=total, desc=f"score {name}", unit="img") as bar:
+        with tqdm(total=total, desc=f"score {name}", unit="img", disable=not progress) as bar:
             for model in models:
                 chunks = []
                 for images, texts in iter_chunks(model, prompts):
