@@ -11,6 +11,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -59,6 +60,12 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
         curated = json.loads((folder / "curated" / "summary.json").read_text())
         experts = read_expert_set(folder / "curated" / "expert")  # validates every image and caption
         assert 0 < len(experts) == curated["expert"] <= 12  # at most 25% of the 48 shown images
+        assert curated["config"]["kept_only"] and len(experts) <= curated["kept_images"]  # only downloaded images
+        with sqlite3.connect(folder / "feedback" / "feedback.db") as db:
+            downloaded = {g for (g,) in db.execute(
+                "select g.external_id from events e join generations g on g.id = e.generation_id "
+                "where e.type = 'download'")}
+        assert {e.source.split("/", 1)[1] for e in experts} <= downloaded
         for m in ("dro", "sft"):
             final = folder / "train" / m / "final"
             assert (final / "pytorch_lora_weights.safetensors").is_file()
@@ -70,7 +77,6 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
     # Round 2 showed round 1's DRO model: the feedback store says so for every generation.
     served = json.loads((out / "round-2" / "feedback" / "simulation.json").read_text())["served"]
     assert served == f"toy + {out / 'round-1' / 'train' / 'dro' / 'final'}"
-    import sqlite3
 
     with sqlite3.connect(out / "round-2" / "feedback" / "feedback.db") as db:
         adapters = {a for (a,) in db.execute("select adapter from generations")}

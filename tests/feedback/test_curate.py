@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from diffusion_dro.errors import InputError
 from diffusion_dro.feedback.api import create_app
 from diffusion_dro.feedback.settings import FeedbackSettings
-from diffusion_dro.feedback.curate import CurationWeights, EventRecord, evidence, scores
+from diffusion_dro.feedback.curate import CurationWeights, EventRecord, evidence, kept, scores
 from diffusion_dro.feedback.curate_command import CurateConfig, curate_store
 from diffusion_dro.feedback.simulate import SimulatedUser, Simulator, taste_of
 from diffusion_dro.toy.taste import Taste, parse_taste
@@ -119,3 +119,29 @@ def test_curate_outputs_are_complete(simulated, tmp_path):
     datasets = pytest.importorskip("datasets", reason="datasets not installed: imagefolder check skipped")
     ds = datasets.load_dataset("imagefolder", data_dir=str(out / "expert"), split="train")
     assert len(ds) == 10 and "prompt" in ds.column_names
+
+
+def test_kept_is_downloads_and_shares_by_hand():
+    events = [EventRecord("1", "pick", "u", "a", "i"), EventRecord("2", "download", "u", "b"),
+              EventRecord("3", "share", "v", "c"), EventRecord("4", "edit", "u", "d"),
+              EventRecord("5", "download", "u", None), EventRecord("6", "dwell", "u", "a", "i", 3000.0)]
+    assert kept(events) == {"b", "c"}
+
+
+def test_kept_only_experts_are_downloaded_images(simulated, tmp_path):
+    store, sim, _ = simulated
+    root = store.settings.data_root
+    plain = curate_store(CurateConfig(data_root=root, out_dir=str(tmp_path / "all"), top_fraction=1.0), store)
+    only = curate_store(CurateConfig(data_root=root, out_dir=str(tmp_path / "kept"), top_fraction=1.0,
+                                     kept_only=True), store)
+    with store.sessions() as s:
+        from sqlalchemy import select
+
+        from diffusion_dro.feedback.models import Event, Generation
+
+        downloaded = set(s.scalars(select(Generation.external_id).join(Event, Event.generation_id == Generation.id)
+                                   .where(Event.type == "download")))
+    gens = {row["source"].split("/", 1)[1] for row in _expert(tmp_path / "kept")}
+    assert gens and gens <= downloaded and only["kept_images"] == len(downloaded)
+    assert only["expert"] < plain["expert"]  # the other positively scored images are left out
+    assert only["pairs"] == plain["pairs"] and only["labels"] == plain["labels"]  # only the experts change

@@ -42,6 +42,9 @@ class DemoConfig:
     # --- curation
     top_fraction: float = _f(0.08, "Share of a round's shown images that become its experts (dro curate "
                              "--top_fraction).")
+    kept_only: bool = _f(True, "Experts only from images a user downloaded (dro curate --kept_only): for the "
+                         "default taste the same 164 experts as without it, for a user the base rarely pleases "
+                         "fewer and purer ones (BENCHMARKS.md).")
     # --- training (both methods; every other TrainConfig field keeps its default)
     lora_rank: int = _f(32, "LoRA rank of both methods (dro train --lora-rank, whose default is 8). Over five "
                         "training seeds DRO won 91.8-93.4% at 32 against 87.5-94.5% at 8, for 6% fewer updates "

@@ -97,11 +97,13 @@ def _round(cfg: DemoConfig, log: _Log, r: int, methods: list[str], init: dict[st
     log.done(f"round {r} feedback", t, f"{fb['images']} images (mean true taste {fb['mean_true_taste_shown']:.2f}), "
              f"actions {fb['actions']}, store {folder / 'feedback'}")
 
-    t = log.stage(f"round {r} curate", f"the top {100 * cfg.top_fraction:g}% of shown images by feedback become experts")
+    kept = ", of those a user downloaded," if cfg.kept_only else ""
+    t = log.stage(f"round {r} curate", f"the top {100 * cfg.top_fraction:g}% of shown images by feedback{kept} "
+                  "become experts")
     curated_dir = folder / "curated"
     if not (curated_dir / "summary.json").is_file():
         run_curate(CurateConfig(data_root=str(folder / "feedback"), out_dir=str(curated_dir), app=APP,
-                                top_fraction=cfg.top_fraction, overwrite=True))
+                                top_fraction=cfg.top_fraction, kept_only=cfg.kept_only, overwrite=True))
     curated = json.loads((curated_dir / "summary.json").read_text())
     expert_taste = _expert_taste(curated_dir / "expert", cfg.taste)
     log.done(f"round {r} curate", t, f"{curated['expert']} experts (mean true taste {expert_taste:.2f} vs "

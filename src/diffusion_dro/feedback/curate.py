@@ -30,6 +30,9 @@ subtracted, so images of easy prompts (liked whatever was drawn) do not crowd ou
 the rest, while a prompt seen once keeps part of its signal.
 
 Images with fewer than ``min_evidence`` events touching them are dropped before step 3.
+
+``kept`` names the images some user downloaded or shared: the strongest implicit "keep",
+which ``dro curate --kept_only`` requires of every expert.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ import numpy as np
 
 from diffusion_dro.errors import InputError
 
-__all__ = ["CurationWeights", "EventRecord", "Signal", "ImageScore", "evidence", "scores"]
+__all__ = ["CurationWeights", "EventRecord", "Signal", "ImageScore", "evidence", "kept", "scores"]
+
+KEEP_EVENTS = ("download", "share")
 
 
 @dataclass(kw_only=True)
@@ -92,6 +97,11 @@ class ImageScore:
     score: float
     evidence: int
     users: int
+
+
+def kept(events: Iterable[EventRecord]) -> set[str]:
+    """Generations some user downloaded or shared."""
+    return {e.generation for e in events if e.type in KEEP_EVENTS and e.generation is not None}
 
 
 def evidence(events: Iterable[EventRecord], shown: dict[str, list[str]], w: CurationWeights) -> list[Signal]:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased
 
 from diffusion_dro.data.expert_set import ExpertItem, write_expert_set
 from diffusion_dro.errors import InputError
-from diffusion_dro.feedback.curate import CurationWeights, EventRecord, evidence, scores
+from diffusion_dro.feedback.curate import CurationWeights, EventRecord, evidence, kept, scores
 from diffusion_dro.feedback.settings import StoreOptions
 
 __all__ = ["CurateConfig", "run_curate", "curate_store"]
@@ -47,6 +47,9 @@ class CurateConfig(CurationWeights, StoreOptions):
     top_fraction: float = field(default=0.25, metadata={"help": "Share of scored images put in the expert set."})
     top_k: int | None = field(default=None, metadata={"help": "Exact expert-set size; overrides top_fraction."})
     min_score: float = field(default=0.0, metadata={"help": "Expert images must score above this."})
+    kept_only: bool = field(default=False, metadata={
+        "help": "Experts only from images some user downloaded or shared (the strongest implicit 'keep'); "
+                "top_fraction / top_k still cap the count, so where users keep little the set is smaller and purer."})
     max_per_prompt: int | None = field(default=None, metadata={"help": "Most expert images per prompt."})
     label_margin: float = field(default=0.0, metadata={"help": "KTO labels: |score| must exceed this."})
     overwrite: bool = field(default=False, metadata={"help": "Replace an existing out_dir."})
@@ -131,11 +134,14 @@ def curate_store(cfg: CurateConfig, store) -> dict:
     ranked = sorted(scored.values(), key=lambda s: -s.score)
     with_file = [s for s in ranked if gens[s.generation]["path"] is not None]
     size = cfg.top_k if cfg.top_k is not None else max(1, round(cfg.top_fraction * len(with_file)))
+    keeps = kept(records)
     expert, per_prompt, files = [], {}, set()
     for s in with_file:
         prompt = gens[s.generation]["prompt"]
         if len(expert) >= size or s.score <= cfg.min_score:
             break
+        if cfg.kept_only and s.generation not in keeps:
+            continue
         if cfg.max_per_prompt is not None and per_prompt.get(prompt, 0) >= cfg.max_per_prompt:
             continue
         if gens[s.generation]["file"] in files:  # the same bytes under another generation id: keep the best once
@@ -145,8 +151,10 @@ def curate_store(cfg: CurateConfig, store) -> dict:
         g = gens[s.generation]
         expert.append(ExpertItem(g["path"], prompt, round(s.score, 6), f"feedback:{s.generation}", g["file"]))
     if not expert:
+        kept_note = f", {len(keeps)} downloaded or shared (--kept_only)" if cfg.kept_only else ""
         raise InputError(f"no image scored above --min_score {cfg.min_score} with >= {cfg.min_evidence} events and an "
-                         f"uploaded image ({len(scored)} scored, {len(with_file)} with files); lower the thresholds.")
+                         f"uploaded image ({len(scored)} scored, {len(with_file)} with files{kept_note}); lower the "
+                         "thresholds" + (" or drop --kept_only." if cfg.kept_only else "."))
     out = Path(cfg.out_dir)
     if out.exists() and not cfg.overwrite:
         raise InputError(f"--out_dir {cfg.out_dir!r} exists; choose a new folder or pass --overwrite.")
@@ -176,7 +184,8 @@ def curate_store(cfg: CurateConfig, store) -> dict:
                        ("scores.jsonl", [dict(asdict(s), prompt=gens[s.generation]["prompt"]) for s in ranked])):
         (out / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
     summary = {"config": asdict(cfg), "events": len(records), "scored_images": len(scored),
-               "images_with_file": len(with_file), "expert": len(expert), "pairs": len(pairs), "labels": len(labels)}
+               "images_with_file": len(with_file), "kept_images": len(keeps), "expert": len(expert),
+               "pairs": len(pairs), "labels": len(labels)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
