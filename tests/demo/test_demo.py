@@ -65,7 +65,9 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
             downloaded = {g for (g,) in db.execute(
                 "select g.external_id from events e join generations g on g.id = e.generation_id "
                 "where e.type = 'download'")}
-        assert {e.source.split("/", 1)[1] for e in experts} <= downloaded
+        meta = (folder / "curated" / "expert" / "metadata.jsonl").read_text().splitlines()
+        sources = [json.loads(x)["source"] for x in meta]
+        assert {src.split("/", 1)[1] for src in sources} <= downloaded
         for m in ("dro", "sft"):
             final = folder / "train" / m / "final"
             assert (final / "pytorch_lora_weights.safetensors").is_file()
