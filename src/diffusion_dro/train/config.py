@@ -49,6 +49,11 @@ class TrainConfig:
     lora_alpha: float | None = _f(None, "LoRA alpha (default: the rank, i.e. scale 1).")
     lora_targets: str = _f("all", f"Layers that get LoRA, one of {sorted(LORA_TARGETS)}.")
     full: bool = _f(False, "Fine-tune every UNet weight (a separate frozen reference is kept).")
+    fused_lora: Literal["auto", "on", "off"] = _f(
+        "auto", "LoRA: train through merged weights (each wrapped layer runs once, as W + B @ A) instead of peft's "
+        "W x + B(A x): the same gradients up to rounding, faster where the adapter is a large share of the work "
+        "(convolutions at a high rank), one merged copy of the wrapped weights more in memory. 'auto': on for CPU "
+        "runs, off on GPUs.")
     init_adapter: str | None = _f(
         None, "Start the LoRA from this adapter folder (a run's final/) instead of zero: the next round of a "
         "feedback loop. Its rank, alpha and targets must match; the reference stays --model.")
@@ -115,6 +120,10 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}.")
+        if self.fused_lora not in ("auto", "on", "off"):
+            raise InputError(f"--fused-lora must be auto, on or off, got {self.fused_lora!r}.")
+        if self.full and self.fused_lora == "on":
+            raise InputError("--fused-lora on fuses LoRA adapters; --full trains no adapter. Drop one of them.")
         if self.init_adapter is not None and self.full:
             raise InputError("--init-adapter starts a LoRA run from an adapter; it cannot be combined with --full.")
         if self.learning_rate is None:

@@ -101,7 +101,7 @@ def train(cfg: TrainConfig) -> Path | None:
     optimizer = torch.optim.AdamW(nets.trainable, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     ema = EMAModel(nets.trainable, decay=cfg.ema_decay) if cfg.ema_decay > 0 else None
     policy = LaggedPolicy(nets.trainable, cfg.policy_refresh) if objective.needs_negatives else None
-    model, optimizer = accelerator.prepare(nets.unet, optimizer)
+    model, optimizer = accelerator.prepare(nets.train_module, optimizer)
     train_sched = backbone.training_scheduler()
     v_pred = backbone.prediction_type == "v_prediction"
     net_fns = Nets(

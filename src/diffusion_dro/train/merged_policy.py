@@ -13,16 +13,16 @@ layers' weights, so it costs their memory only.
 from __future__ import annotations
 
 import torch
-from peft.tuners.lora import LoraLayer
 
 from diffusion_dro.models.conditioning import Conditioning
+from diffusion_dro.models.fused_lora import lora_layers, merged_weights
 from diffusion_dro.models.lora import plain_unet
 
 
 class MergedSampler:
     def __init__(self, unet: torch.nn.Module, adapter: str = "default"):
         self.unet, self.adapter = unet, adapter
-        self.layers = {name: m for name, m in unet.named_modules() if isinstance(m, LoraLayer)}
+        self.layers = lora_layers(unet)
         if not self.layers:
             raise ValueError("MergedSampler needs a UNet with LoRA layers")
         self.plain = plain_unet(unet, private=[m.get_base_layer().weight for m in self.layers.values()])
@@ -31,10 +31,8 @@ class MergedSampler:
     @torch.no_grad()
     def sync(self) -> None:
         """Copy base + adapter delta (the values the adapter holds now) into the plain UNet."""
-        for name, layer in self.layers.items():
-            target = self.plain.get_submodule(name)
-            base = layer.get_base_layer().weight
-            target.weight.copy_((base.float() + layer.get_delta_weight(self.adapter).float()).to(base.dtype))
+        for key, merged in merged_weights(self.layers, self.adapter).items():
+            self.plain.get_parameter(key).copy_(merged)  # copy_ casts to the base's dtype
 
     def predict(self, version: int):
         """A predictor for the policy of ``version``; call inside ``LaggedPolicy.active()``."""

@@ -1,7 +1,7 @@
 """The networks of a fine-tuning run: trainable model, frozen reference, and the final save.
 
 LoRA mode: one UNet. The model is the UNet with its adapter (starting at zero, or from
-``--init-adapter``); the reference is a peft-free view of the same base weights (``plain_unet``:
+``--init-adapter``), run through merged weights on the CPU (``FusedLoRA``, ``--fused-lora``); the reference is a peft-free view of the same base weights (``plain_unet``:
 bit-exact base output, no second copy of the weights, faster than disabling the adapters). Under
 mixed precision the frozen base is cast to the half type and the adapter kept in
 fp32. Full mode: every UNet weight trains in fp32 (autocast does the half-precision
@@ -21,6 +21,7 @@ from diffusers.training_utils import cast_training_params
 
 from diffusion_dro.models.backbone import Backbone
 from diffusion_dro.models.conditioning import Conditioning
+from diffusion_dro.models.fused_lora import FusedLoRA
 from diffusion_dro.models.loading import BASE_REF_FILE
 from diffusion_dro.models.lora import attach_lora, copy_lora_from, plain_unet, save_lora
 from diffusion_dro.train.config import TrainConfig
@@ -54,6 +55,9 @@ class TrainNetworks:
                 self.ref_unet = plain_unet(unet)
         unet.train()
         self.unet = unet
+        fuse = not cfg.full and (cfg.fused_lora == "on" or (cfg.fused_lora == "auto" and backbone.device.type == "cpu"))
+        # What the optimizer's forward runs (and accelerate wraps): the UNet itself, or its fused view.
+        self.train_module: torch.nn.Module = FusedLoRA(unet) if fuse else unet
         self.trainable = [p for p in unet.parameters() if p.requires_grad]
 
     def predictor(self, net: torch.nn.Module) -> Callable[[torch.Tensor, torch.Tensor, Conditioning], torch.Tensor]:
