@@ -24,6 +24,7 @@ from PIL import Image
 from diffusion_dro.cli.main import main
 from diffusion_dro.data.expert_read import read_expert_set
 from diffusion_dro.demo import DemoConfig
+from diffusion_dro.demo.budget import RESERVE_S
 from diffusion_dro.errors import InputError
 from diffusion_dro.sample.precision import cpu_bf16_is_fast
 
@@ -45,7 +46,9 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
     out = demo_run
     state = json.loads((out / "demo.json").read_text())
     assert set(state["stage_seconds"]) == {*(f"round {r} {s}" for r in (1, 2) for s in ("feedback", "curate", "train")),
-                                           "evaluate", "report"}
+                                           "base images", "evaluate", "report"}
+    assert "training_plan" not in state  # --minutes given: nothing planned
+    assert state["eval_images_s"] > 0
     assert len(state["table"]) == 4 and state["table"][1].startswith("base")
     assert [x["round"] for x in state["rounds"]] == [1, 2]
 
@@ -86,6 +89,8 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
 
     results = json.loads((out / "eval" / "results.json").read_text())
     assert [m["name"] for m in results["models"]] == ["base", "dro", "sft"]
+    # The base's images were made before training (to time the evaluation) and reused by it.
+    assert [(m["generated"], m["reused"]) for m in results["models"]] == [(0, 16), (16, 0), (16, 0)]
     win = results["protocols"]["per-seed"]["win_rates"]["toy-taste"]["dro"]["base"]
     assert 0 <= win["ci_low"] <= win["win_rate"] <= win["ci_high"] <= 1
     report = (out / "eval" / "report.html").read_text()
@@ -123,6 +128,8 @@ def test_bad_inputs_fail_early_with_the_fix(tmp_path):
         DemoConfig(out=str(tmp_path / "x"), rounds=0)
     with pytest.raises(InputError, match="--minutes"):
         DemoConfig(out=str(tmp_path / "x"), minutes=0)
+    with pytest.raises(InputError, match="--target-minutes must be positive"):
+        DemoConfig(out=str(tmp_path / "x"), target_minutes=-1)
     with pytest.raises(InputError, match="--lora-rank"):
         DemoConfig(out=str(tmp_path / "x"), lora_rank=0)
     with pytest.raises(InputError, match="--snr-gamma"):
@@ -168,9 +175,10 @@ def _processes_naming(path: Path) -> list[int]:
 
 
 def test_killed_during_training_resumes_from_the_checkpoint(tmp_path):
-    """SIGKILL once DRO has written a checkpoint; the re-run continues it (no update redone) and finishes."""
+    """SIGKILL once DRO has written a checkpoint; the re-run continues it (no update redone), keeps the training
+    plan (no --minutes: what a 2.5-minute target leaves, about 45 s a round) and finishes."""
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "diffusion_dro.cli.main", *demo_args(out, minutes=1.6)]  # 48 s per round
+    cmd = [sys.executable, "-m", "diffusion_dro.cli.main", "demo", "--out", str(out), "--target-minutes", "2.5", *TINY]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run = out / "round-1" / "train" / "dro"
@@ -187,6 +195,11 @@ def test_killed_during_training_resumes_from_the_checkpoint(tmp_path):
         assert not _processes_naming(out)
     assert not (run / "final").exists()
     kept = max(int(p.name.split("-")[1]) for p in run.glob("checkpoint-*[0-9]"))
+    plan = json.loads((out / "demo.json").read_text())["training_plan"]
+    assert plan["fits"] and plan["target_minutes"] == 2.5 and plan["eval_images_s"] > 0
+    assert plan["later_feedback_s"] > 0  # round 2's feedback and curation, as long as round 1's
+    assert plan["minutes"] == pytest.approx(
+        2.5 - (plan["spent_s"] + 2 * plan["eval_images_s"] + plan["later_feedback_s"] + RESERVE_S) / 60, abs=5e-3)
 
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -194,6 +207,9 @@ def test_killed_during_training_resumes_from_the_checkpoint(tmp_path):
     updates = [json.loads(line)["update"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert updates == list(range(1, len(updates) + 1))  # continued, each update logged once
     assert (out / "eval" / "report.html").is_file()
+    assert json.loads((out / "demo.json").read_text())["training_plan"] == plan  # planned once, kept on resume
+    for r in (1, 2):
+        assert json.loads((out / f"round-{r}" / "train" / "dro.json").read_text())["max_minutes"] == plan["minutes"] / 2
 
 
 def test_tail_reads_only_new_complete_lines_and_restarts_on_a_shrunk_file(tmp_path):

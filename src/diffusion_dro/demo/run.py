@@ -28,7 +28,7 @@ from diffusion_dro.errors import InputError
 
 ROUND_STAGES = ("feedback", "curate", "train")
 # Options a resumed demo may change: they do not alter any finished stage's output.
-RESUMABLE = {"out", "minutes", "skip_baseline", "eval_seeds", "overwrite", "progress"}
+RESUMABLE = {"out", "minutes", "target_minutes", "skip_baseline", "eval_seeds", "overwrite", "progress"}
 
 
 class _Log:
@@ -81,15 +81,13 @@ def table_lines(results: dict, names: list[str]) -> list[str]:
     return lines
 
 
-def _round(cfg: DemoConfig, log: _Log, r: int, methods: list[str], init: dict[str, Path] | None) -> dict:
-    """Feedback on the served model (the base, or ``init["dro"]``: the last round's DRO adapter), curation, and
-    side-by-side training of round ``r``, each method from its ``init`` adapter; returns the round's summary."""
+def _collect(cfg: DemoConfig, log: _Log, r: int, served: Path | None) -> tuple[dict, dict, float]:
+    """Stages 1-3 of round ``r``: feedback on the served model (the base, or the last round's DRO adapter) and
+    curation; returns the feedback and curation summaries and the experts' mean true taste."""
     from diffusion_dro.demo.feedback_stage import APP, collect_feedback
-    from diffusion_dro.demo.training_stage import train_configs, train_side_by_side
     from diffusion_dro.feedback.curate_command import CurateConfig, run_curate
 
     folder = Path(cfg.out) / f"round-{r}"
-    served = None if init is None else init["dro"]
     who = "the base's" if served is None else f"round {r - 1}'s DRO model's"
     t = log.stage(f"round {r} feedback", f"{cfg.users} simulated users react to {cfg.impressions} sets of "
                   f"{cfg.set_size} of {who} images through the feedback API")
@@ -108,24 +106,78 @@ def _round(cfg: DemoConfig, log: _Log, r: int, methods: list[str], init: dict[st
     expert_taste = _expert_taste(curated_dir / "expert", cfg.taste)
     log.done(f"round {r} curate", t, f"{curated['expert']} experts (mean true taste {expert_taste:.2f} vs "
              f"{fb['mean_true_taste_shown']:.2f} shown), {curated['pairs']} pairs")
+    return fb, curated, expert_taste
 
-    minutes = cfg.minutes / cfg.rounds
+
+def _train(cfg: DemoConfig, log: _Log, r: int, methods: list[str], init: dict[str, Path] | None,
+           minutes: float, why: str) -> tuple[dict[str, Path], dict[str, int]]:
+    """Stage 4 of round ``r``: every method side by side for ``minutes``, each from its ``init`` adapter."""
+    from diffusion_dro.demo.training_stage import train_configs, train_side_by_side
+
+    folder = Path(cfg.out) / f"round-{r}"
     side = "DRO" if cfg.skip_baseline else "DRO and SFT side by side"
     start = "the toy base" if init is None else f"their round {r - 1} adapters"
-    t = log.stage(f"round {r} train", f"{side} from {start} for {minutes:g} min (LoRA r={cfg.lora_rank})")
-    configs = train_configs(cfg, curated_dir / "expert", folder / "train", methods, minutes, init)
+    t = log.stage(f"round {r} train", f"{side} from {start} for {minutes:.2f} min{why} (LoRA r={cfg.lora_rank})")
+    configs = train_configs(cfg, folder / "curated" / "expert", folder / "train", methods, minutes, init)
     train_side_by_side(configs, folder / "train", cfg.progress)
     runs = {m: Path(c.out) for m, c in configs.items()}
     updates = {m: json.loads((runs[m] / "final" / "training_summary.json").read_text())["updates"] for m in methods}
     log.done(f"round {r} train", t, ", ".join(f"{m.upper()} {n} updates" for m, n in updates.items())
              + f" -> {folder / 'train'}")
-    return {"round": r, "feedback": fb, "curated": curated, "expert_taste": expert_taste, "runs": runs,
-            "updates": updates}
+    return runs, updates
+
+
+def _eval_config(cfg: DemoConfig, finals: dict[str, Path]):
+    from diffusion_dro.evaluate import EvalConfig
+
+    return EvalConfig(
+        out=str(Path(cfg.out) / "eval"), model=["base=toy", *(f"{m}=toy,{p}" for m, p in finals.items())],
+        prompts="toy:heldout", seeds=cfg.eval_seeds, scorers="toy-taste,toy-adherence", taste=cfg.taste,
+        progress=cfg.progress,
+        title="dro demo: base vs SFT vs DRO on the toy world" if "sft" in finals else "dro demo: base vs DRO")
+
+
+def _base_images(cfg: DemoConfig, log: _Log) -> float:
+    """The base's evaluation images, made before training (they do not depend on it); returns what one model's
+    images cost, the measure of the evaluation still to come."""
+    from diffusion_dro.evaluate import generate_eval_images
+
+    t = log.stage("base images", f"the base's evaluation images (16 held-out prompts x {cfg.eval_seeds} seeds), "
+                  "timed to plan training")
+    (base,) = generate_eval_images(_eval_config(cfg, {}))
+    total = base.generated + base.reused
+    if base.generated:
+        log.state["eval_images_s"] = round(base.seconds * total / base.generated, 1)
+    per_model = log.state.get("eval_images_s", base.seconds)
+    log.done("base images", t, f"{total} images, {per_model:.0f} s per model")
+    return per_model
+
+
+def _training_minutes(cfg: DemoConfig, log: _Log, eval_images_s: float, models: int) -> tuple[float, str]:
+    """All rounds' training minutes: ``--minutes``, else the plan made (once) when training first started."""
+    from diffusion_dro.demo.budget import plan_training
+
+    if cfg.minutes is not None:
+        return cfg.minutes, ""
+    if "training_plan" not in log.state:
+        spent = sum(log.state["stage_seconds"].values())
+        later = sum(v for k, v in log.state["stage_seconds"].items() if k.startswith("round 1 ")) * (cfg.rounds - 1)
+        plan = plan_training(cfg.target_minutes, spent, eval_images_s, models, later)
+        log.state["training_plan"] = {"minutes": round(plan.minutes, 3), "fits": plan.fits,
+                                      "target_minutes": cfg.target_minutes, "spent_s": round(spent, 1),
+                                      "eval_images_s": round(eval_images_s, 1), "later_feedback_s": round(later, 1)}
+        log.save()
+        if not plan.fits:
+            print(f"      note: on this machine the other stages leave less than {plan.minutes:g} min of the "
+                  f"{cfg.target_minutes:g}-minute target; training gets {plan.minutes:g} min and the demo runs "
+                  "over. Pass a larger --target-minutes, or --minutes.", flush=True)
+    plan = log.state["training_plan"]
+    return plan["minutes"], f" (what the {plan['target_minutes']:g}-minute target leaves)"
 
 
 def run_demo(cfg: DemoConfig) -> dict:
     from diffusion_dro.demo.report import feedback_section, image_grid, training_curves
-    from diffusion_dro.evaluate import EvalConfig, run_eval, write_report
+    from diffusion_dro.evaluate import run_eval, write_report
 
     out = Path(cfg.out)
     if out.exists() and cfg.overwrite:
@@ -134,7 +186,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         raise InputError(f"--out {out} exists but is not a demo folder; choose another folder.")
     out.mkdir(parents=True, exist_ok=True)
     methods = ["dro"] if cfg.skip_baseline else ["dro", "sft"]
-    log = _Log(out, len(ROUND_STAGES) * cfg.rounds + 2)  # + evaluate, report
+    log = _Log(out, len(ROUND_STAGES) * cfg.rounds + 3)  # + base images, evaluate, report
     before = log.state.get("config", {})
     changed = sorted(k for k, v in vars(cfg).items() if k not in RESUMABLE and k in before and before[k] != v)
     if changed:
@@ -145,9 +197,15 @@ def run_demo(cfg: DemoConfig) -> dict:
     log.save()
 
     rounds: list[dict] = []
+    minutes, why = 0.0, ""
     for r in range(1, cfg.rounds + 1):
         init = {m: rounds[-1]["runs"][m] / "final" for m in methods} if rounds else None
-        rounds.append(_round(cfg, log, r, methods, init))
+        fb, curated, expert_taste = _collect(cfg, log, r, None if init is None else init["dro"])
+        if r == 1:
+            minutes, why = _training_minutes(cfg, log, _base_images(cfg, log), len(methods))
+        runs, updates = _train(cfg, log, r, methods, init, minutes / cfg.rounds, why)
+        rounds.append({"round": r, "feedback": fb, "curated": curated, "expert_taste": expert_taste, "runs": runs,
+                       "updates": updates})
     log.state["rounds"] = [{"round": x["round"], "images": x["feedback"]["images"],
                             "mean_true_taste_shown": round(x["feedback"]["mean_true_taste_shown"], 3),
                             "experts": x["curated"]["expert"], "expert_taste": round(x["expert_taste"], 3),
@@ -157,11 +215,7 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     t = log.stage("evaluate", f"base vs {' vs '.join(methods)} on held-out prompts x {cfg.eval_seeds} seeds")
     names = ["base", *methods]
-    results = run_eval(EvalConfig(
-        out=str(out / "eval"), model=["base=toy", *(f"{m}=toy,{finals[m]}" for m in methods)],
-        prompts="toy:heldout", seeds=cfg.eval_seeds, scorers="toy-taste,toy-adherence", taste=cfg.taste,
-        progress=cfg.progress,
-        title="dro demo: base vs SFT vs DRO on the toy world" if "sft" in methods else "dro demo: base vs DRO"))
+    results = run_eval(_eval_config(cfg, finals))
     log.done("evaluate", t, f"{len(results['prompts']['items'])} prompts x {len(results['seeds'])} seeds")
 
     t = log.stage("report", "image grids, training curves and feedback statistics")

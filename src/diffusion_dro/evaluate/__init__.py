@@ -9,7 +9,7 @@ be re-rendered from results with :func:`write_report`, with extra sections.
 
 from diffusion_dro.evaluate.config import EvalConfig, ModelSpec, parse_model_spec
 from diffusion_dro.evaluate.report import ReportSection, write_report
-from diffusion_dro.evaluate.run import run_eval
+from diffusion_dro.evaluate.run import generate_eval_images, run_eval
 from diffusion_dro.evaluate.stats import WinRate, bootstrap_ci, compare, median_index, outcomes, win_rate
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "WinRate",
     "bootstrap_ci",
     "compare",
+    "generate_eval_images",
     "median_index",
     "outcomes",
     "parse_model_spec",

@@ -17,8 +17,13 @@ from pathlib import Path
 
 import torch
 
+from typing import TYPE_CHECKING
+
 from diffusion_dro.evaluate.config import EvalConfig
 from diffusion_dro.evaluate.report import ReportSection, pairs, write_report
+
+if TYPE_CHECKING:
+    from diffusion_dro.evaluate.generation import ModelImages
 
 RESULTS = "results.json"
 SCHEMA_VERSION = 1
@@ -48,30 +53,42 @@ def summary_lines(results: dict) -> list[str]:
     return lines
 
 
+def _prompt_set(config: EvalConfig):
+    from diffusion_dro.data.prompts import load_prompt_set
+
+    full = load_prompt_set(config.prompts)
+    return full, full.unique().head(config.max_prompts)
+
+
+def generate_eval_images(config: EvalConfig) -> list[ModelImages]:
+    """Only the images of the evaluation ``config`` describes (generated, or reused where they exist); a later
+    ``run_eval`` of the same prompts, seeds and settings reuses them. Returns ``ModelImages`` per model."""
+    from diffusion_dro.evaluate.generation import generate_images
+
+    _, prompt_set = _prompt_set(config)
+    return generate_images(config.models, prompt_set.prompts, [config.first_seed + k for k in range(config.seeds)],
+                           config.settings(), Path(config.out), batch_size=config.batch_size, device=config.device,
+                           dtype=config.dtype, resolution=config.resolution, progress=config.progress)
+
+
 def run_eval(config: EvalConfig, extra_sections: Sequence[ReportSection] = ()) -> dict:
     """Run the evaluation ``config`` describes; returns the results dict also written to ``OUT/results.json``."""
     import diffusion_dro.evaluate.plots  # noqa: F401  -- fail now, not after generating, without the report extra
-    from diffusion_dro.data.prompts import load_prompt_set
     from diffusion_dro.evaluate.analysis import compare_models, examples
     from diffusion_dro.evaluate.diversity import toy_diversity
-    from diffusion_dro.evaluate.generation import generate_images
     from diffusion_dro.evaluate.scoring import score_images
     from diffusion_dro.sample.command import DTYPES, resolve_device
 
     start = time.perf_counter()
-    full = load_prompt_set(config.prompts)
-    unique = full.unique()
-    prompt_set = unique.head(config.max_prompts)
+    full, prompt_set = _prompt_set(config)
+    unique_count = len(full.unique())
     prompts, seeds = prompt_set.prompts, [config.first_seed + k for k in range(config.seeds)]
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    specs = config.models
-    names = [s.name for s in specs]
+    names = [s.name for s in config.models]
     print(f"dro eval: {len(names)} models x {len(prompts)} prompts x {len(seeds)} seeds -> {out}")
 
-    images = generate_images(specs, prompts, seeds, config.settings(), out, batch_size=config.batch_size,
-                             device=config.device, dtype=config.dtype, resolution=config.resolution,
-                             progress=config.progress)
+    images = generate_eval_images(config)
     generation_s = time.perf_counter() - start
 
     t = time.perf_counter()
@@ -99,7 +116,7 @@ def run_eval(config: EvalConfig, extra_sections: Sequence[ReportSection] = ()) -
                     "size": m.size, "fingerprint": m.fingerprint, "generated": m.generated, "reused": m.reused}
                    for m in images],
         "prompts": {"source": config.prompts, "count": len(prompts), "in_source": len(full),
-                    "duplicates_dropped": len(full) - len(unique),
+                    "duplicates_dropped": len(full) - unique_count,
                     "items": [{"index": i, "text": p, "group": g} for i, (p, g) in
                               enumerate(zip(prompts, prompt_set.groups))]},
         "seeds": seeds,
