@@ -77,7 +77,7 @@ def test_every_artefact_is_written_and_well_formed(demo_run, capsys):
             assert json.loads((final / "training_summary.json").read_text())["updates"] > 0
             config = json.loads((folder / "train" / m / "config.json").read_text())
             assert (config["objective"], config["lora_rank"], config["snr_gamma"], config["prompt_dropout"]) == (
-                m, 32, 5.0, 0.0)  # the demo's defaults
+                m, 32, 5.0, 0.2)  # the demo's defaults
             assert config["init_adapter"] == (None if r == 1 else str(out / "round-1" / "train" / m / "final"))
     # Round 2 showed round 1's DRO model: the feedback store says so for every generation.
     served = json.loads((out / "round-2" / "feedback" / "simulation.json").read_text())["served"]

@@ -53,7 +53,10 @@ class DemoConfig:
                         "training seeds DRO won 91.8-93.4% at 32 against 87.5-94.5% at 8, for 6% fewer updates "
                         "(BENCHMARKS.md).")
     snr_gamma: float = _f(5.0, "Min-SNR-gamma loss weighting (dro train --snr-gamma); 0 turns it off.")
-    prompt_dropout: float = _f(0.0, "Prompt dropout of training (dro train --prompt-dropout).")
+    prompt_dropout: float = _f(0.2, "Prompt dropout of training (dro train --prompt-dropout; the paper's 0.2): "
+                               "training the empty prompt too carries the taste to held-out prompts under guidance. "
+                               "At 620 DRO updates over three seeds it won 94.6% on average against 89.8% at 0, "
+                               "with higher adherence (BENCHMARKS.md).")
     # --- evaluation
     eval_seeds: int = _f(8, "Seeds per held-out prompt in the evaluation (16 prompts x seeds pairs).")
     overwrite: bool = _f(False, "Delete --out first and start over.")
