@@ -1,11 +1,12 @@
 """The demo's wall clock: how long training may run for the whole demo to end inside ``--target-minutes``.
 
 Machines of one type differ: on 2 cores of AVX-512 AMD EPYCs the demo's fixed work (showing 2,048
-images, evaluating 384) took 2.5 minutes in some sessions and 4.3 in another (BENCHMARKS.md), so a fixed training time either wastes a fast
-machine's minutes or overruns on a slow one. The demo therefore plans training when it gets there:
-everything before it has run and is timed, and what comes after it is measured ahead. The base's
-evaluation images are generated before training (they do not depend on it), and each trained model's
-images cost what the base's did (the same network, the adapter merged into its weights).
+images, evaluating 384) took 2.5 minutes in some sessions and 4.3 in another (BENCHMARKS.md), so a
+fixed training time either wastes a fast machine's minutes or overruns on a slow one. The demo
+therefore plans training when it gets there: everything before it has run and is timed, and what
+comes after it is measured ahead. The base's evaluation images are generated before training (they
+do not depend on it), and each trained model's images cost what the base's did (the same network,
+the adapter merged into its weights).
 """
 
 from __future__ import annotations

@@ -14,15 +14,15 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-
-from typing import TYPE_CHECKING
 
 from diffusion_dro.evaluate.config import EvalConfig
 from diffusion_dro.evaluate.report import ReportSection, pairs, write_report
 
 if TYPE_CHECKING:
+    from diffusion_dro.data.prompts import PromptSet
     from diffusion_dro.evaluate.generation import ModelImages
 
 RESULTS = "results.json"
@@ -53,19 +53,23 @@ def summary_lines(results: dict) -> list[str]:
     return lines
 
 
-def _prompt_set(config: EvalConfig):
+def _prompt_sets(config: EvalConfig) -> tuple[PromptSet, PromptSet, PromptSet]:
+    """The source's prompts, those without duplicates, and of those the ``--max-prompts`` evaluated."""
     from diffusion_dro.data.prompts import load_prompt_set
 
     full = load_prompt_set(config.prompts)
-    return full, full.unique().head(config.max_prompts)
+    unique = full.unique()
+    return full, unique, unique.head(config.max_prompts)
 
 
-def generate_eval_images(config: EvalConfig) -> list[ModelImages]:
+def generate_eval_images(config: EvalConfig, prompt_set: PromptSet | None = None) -> list[ModelImages]:
     """Only the images of the evaluation ``config`` describes (generated, or reused where they exist); a later
-    ``run_eval`` of the same prompts, seeds and settings reuses them. Returns ``ModelImages`` per model."""
+    ``run_eval`` of the same prompts, seeds and settings reuses them. Returns ``ModelImages`` per model.
+    ``prompt_set``: the evaluated prompts when the caller has read them already."""
     from diffusion_dro.evaluate.generation import generate_images
 
-    _, prompt_set = _prompt_set(config)
+    if prompt_set is None:
+        prompt_set = _prompt_sets(config)[2]
     return generate_images(config.models, prompt_set.prompts, [config.first_seed + k for k in range(config.seeds)],
                            config.settings(), Path(config.out), batch_size=config.batch_size, device=config.device,
                            dtype=config.dtype, resolution=config.resolution, progress=config.progress)
@@ -80,15 +84,14 @@ def run_eval(config: EvalConfig, extra_sections: Sequence[ReportSection] = ()) -
     from diffusion_dro.sample.command import DTYPES, resolve_device
 
     start = time.perf_counter()
-    full, prompt_set = _prompt_set(config)
-    unique_count = len(full.unique())
+    full, unique, prompt_set = _prompt_sets(config)
     prompts, seeds = prompt_set.prompts, [config.first_seed + k for k in range(config.seeds)]
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     names = [s.name for s in config.models]
     print(f"dro eval: {len(names)} models x {len(prompts)} prompts x {len(seeds)} seeds -> {out}")
 
-    images = generate_eval_images(config)
+    images = generate_eval_images(config, prompt_set)
     generation_s = time.perf_counter() - start
 
     t = time.perf_counter()
@@ -116,7 +119,7 @@ def run_eval(config: EvalConfig, extra_sections: Sequence[ReportSection] = ()) -
                     "size": m.size, "fingerprint": m.fingerprint, "generated": m.generated, "reused": m.reused}
                    for m in images],
         "prompts": {"source": config.prompts, "count": len(prompts), "in_source": len(full),
-                    "duplicates_dropped": len(full) - unique_count,
+                    "duplicates_dropped": len(full) - len(unique),
                     "items": [{"index": i, "text": p, "group": g} for i, (p, g) in
                               enumerate(zip(prompts, prompt_set.groups))]},
         "seeds": seeds,

@@ -1,12 +1,12 @@
 """The networks of a fine-tuning run: trainable model, frozen reference, and the final save.
 
 LoRA mode: one UNet. The model is the UNet with its adapter (starting at zero, or from
-``--init-adapter``), run through merged weights on the CPU (``FusedLoRA``, ``--fused-lora``); the reference is a peft-free view of the same base weights (``plain_unet``:
-bit-exact base output, no second copy of the weights, faster than disabling the adapters). Under
-mixed precision the frozen base is cast to the half type and the adapter kept in
-fp32. Full mode: every UNet weight trains in fp32 (autocast does the half-precision
-maths) and the reference is a separate frozen copy, kept only when the objective
-needs one.
+``--init-adapter``), run through merged weights on the CPU (``FusedLoRA``, ``--fused-lora``);
+the reference is a peft-free view of the same base weights (``plain_unet``: bit-exact base
+output, no second copy of the weights, faster than disabling the adapters). Under mixed
+precision the frozen base is cast to the half type and the adapter kept in fp32. Full mode:
+every UNet weight trains in fp32 (autocast does the half-precision maths) and the reference
+is a separate frozen copy, kept only when the objective needs one.
 """
 
 from __future__ import annotations
